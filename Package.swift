@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Layout (see docs/design.md):
+//   RaftCore        the deterministic Raft algorithm: standard library only, no I/O, no clock.
+//   Raft            the shell around it (storage, transport, node actor); re-exports RaftCore.
+//   KeyVal          the key-value state machine, HTTP API and client library.
+//   keyvald         the daemon.
+//   Linearizability a Wing & Gong / Porcupine-style linearizability checker.
+//   RaftSimulation  seeded whole-cluster simulation of RaftCore with faults; `raft-sim` runs sweeps.
+let package = Package(
+    name: "keyval",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Raft", targets: ["Raft"]),
+        .library(name: "KeyVal", targets: ["KeyVal"]),
+        .executable(name: "keyvald", targets: ["keyvald"]),
+        .executable(name: "raft-sim", targets: ["raft-sim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
+    ],
+    targets: [
+        .target(name: "RaftCore", path: "Sources/Raft/Core"),
+        .target(name: "Raft", dependencies: ["RaftCore"], path: "Sources/Raft", exclude: ["Core"]),
+        .target(name: "KeyVal", dependencies: ["Raft"]),
+        .executableTarget(
+            name: "keyvald",
+            dependencies: [
+                "KeyVal",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "Linearizability"),
+        .target(name: "RaftSimulation", dependencies: ["RaftCore", "Linearizability"]),
+        .executableTarget(
+            name: "raft-sim",
+            dependencies: [
+                "RaftSimulation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
+        .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
+        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
+        .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,2 @@
+@main
+struct RaftSim { static func main() {} }
