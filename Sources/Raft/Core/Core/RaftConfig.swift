@@ -1,0 +1,50 @@
+/// How one node's core behaves. Time is counted in ticks; the shell decides how long a tick is.
+public struct RaftConfig: Sendable {
+    public var id: NodeID
+    /// A follower that hears nothing from a leader for a random time in
+    /// `electionTicks ..< 2 * electionTicks` starts an election (§5.2).
+    public var electionTicks: Int
+    /// The leader sends a heartbeat every `heartbeatTicks`; must be well below `electionTicks`.
+    public var heartbeatTicks: Int
+    /// Ask for pre-votes before starting a real election (thesis §9.6).
+    public var preVote: Bool
+    /// A leader that has not heard from a quorum within `electionTicks` steps down, and a node that
+    /// heard from a leader within `electionTicks` refuses to vote (thesis §6.2, §9.6).
+    public var checkQuorum: Bool
+    /// Upper bound on the entry bytes in one AppendEntries (at least one entry is always sent).
+    public var maxAppendBytes: Int
+    /// Unacknowledged AppendEntries allowed in flight to one follower.
+    public var maxInflightAppends: Int
+    /// Seeds the election-timeout jitter. Production passes a random value; tests a scenario seed.
+    public var randomSeed: UInt64
+    /// Deliberately breaks the algorithm, so tests can prove the simulation catches it. Never set in production.
+    public var testingFault: TestingFault?
+
+    public init(
+        id: NodeID, electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
+        checkQuorum: Bool = true, maxAppendBytes: Int = 1 << 20, maxInflightAppends: Int = 64,
+        randomSeed: UInt64, testingFault: TestingFault? = nil
+    ) {
+        precondition(heartbeatTicks >= 1 && electionTicks > heartbeatTicks, "need 1 <= heartbeat < election ticks")
+        precondition(maxInflightAppends >= 1 && maxAppendBytes >= 1, "replication limits must be positive")
+        self.id = id
+        self.electionTicks = electionTicks
+        self.heartbeatTicks = heartbeatTicks
+        self.preVote = preVote
+        self.checkQuorum = checkQuorum
+        self.maxAppendBytes = maxAppendBytes
+        self.maxInflightAppends = maxInflightAppends
+        self.randomSeed = randomSeed
+        self.testingFault = testingFault
+    }
+}
+
+/// Known-wrong variants of the algorithm, selected only by tests (the simulation's negative controls).
+public enum TestingFault: String, Sendable, CaseIterable {
+    /// Commit an entry of an earlier term by counting its replicas: the Figure 8 bug (§5.4.2).
+    case commitEarlierTermByCounting
+    /// Treat one node as a quorum: commits and elections without a majority.
+    case quorumOfOne
+    /// Serve reads at once, without confirming leadership or waiting for the apply index (thesis §6.4).
+    case readWithoutReadIndex
+}

@@ -1,0 +1,179 @@
+/// The leader's side: replication with pipelining and flow control, commitment, heartbeats,
+/// check-quorum and ReadIndex (Raft §5.3-§5.4; thesis §6.2, §6.4).
+extension RaftCore {
+    mutating func becomeLeader() {
+        var progress: [NodeID: Progress] = [:]
+        for peer in peers { progress[peer] = Progress(next: log.lastIndex.next) }
+        role = .leader(LeaderState(progress: progress))
+        heartbeatElapsed = 0
+        events.append(.becameLeader(term: term))
+        // §5.4.2 / §8: commit an entry of our own term so earlier entries commit with it and reads
+        // know the commit index is current.
+        log.appendAsLeader(Entry(term: term, index: log.lastIndex.next, kind: .noop))
+    }
+
+    mutating func tickAsLeader() {
+        heartbeatElapsed += 1
+        if heartbeatElapsed >= config.heartbeatTicks {
+            heartbeatElapsed = 0
+            broadcastHeartbeat(readContext: reads.lastContext)
+        }
+        guard config.checkQuorum else { return }
+        var hasQuorum = true
+        let (electionTicks, quorum) = (config.electionTicks, quorum)
+        withLeaderState { state in
+            state.ticksSinceQuorumCheck += 1
+            guard state.ticksSinceQuorumCheck >= electionTicks else { return }
+            state.ticksSinceQuorumCheck = 0
+            let active = 1 + state.progress.values.filter(\.recentlyActive).count
+            hasQuorum = active >= quorum
+            for peer in state.progress.keys { state.progress[peer]!.recentlyActive = false }
+        }
+        if !hasQuorum {
+            events.append(.lostQuorum(term: term))
+            becomeFollower(term: term, leader: nil)
+        }
+    }
+
+    mutating func broadcastHeartbeat(readContext: UInt64) {
+        guard case .leader(let state) = role else { return }
+        for peer in peers {
+            // Never tell a follower to commit past what it is known to hold (pitfall: follower commit).
+            let commit = min(state.progress[peer]?.match ?? .zero, log.committed)
+            send(to: peer, .heartbeat(Heartbeat(commit: commit, readContext: readContext)))
+        }
+        withLeaderState { state in
+            for peer in state.progress.keys where state.progress[peer]!.inflightCount > 0 {
+                state.progress[peer]!.heartbeatsWithoutAppendProgress += 1
+            }
+        }
+    }
+
+    /// Sends each follower what it is missing, as far as flow control allows. Called once per
+    /// `Ready`, so proposals made in between travel together.
+    mutating func sendAppendsToAll() {
+        for peer in peers { sendAppends(to: peer) }
+    }
+
+    mutating func sendAppends(to peer: NodeID) {
+        guard case .leader(let state) = role, var progress = state.progress[peer] else { return }
+        switch progress.state {
+        case .probe(let awaitingResponse):
+            guard !awaitingResponse else { return }
+            sendAppend(to: peer, from: progress.next)
+            progress.state = .probe(awaitingResponse: true)
+        case .replicate(var inflight):
+            while inflight.count < config.maxInflightAppends && progress.next <= log.lastIndex {
+                let last = sendAppend(to: peer, from: progress.next)
+                inflight.append(last)
+                progress.next = last.next
+            }
+            progress.state = .replicate(inflight: inflight)
+        }
+        withLeaderState { $0.progress[peer] = progress }
+    }
+
+    /// Sends one AppendEntries starting at `next` and returns the last index it carries.
+    @discardableResult
+    mutating func sendAppend(to peer: NodeID, from next: LogIndex) -> LogIndex {
+        let prev = next.previous
+        guard let prevTerm = log.term(at: prev) else {
+            preconditionFailure("\(id): entries before \(next) for \(peer) are compacted; snapshots not wired yet")
+        }
+        let entries = log.entries(from: next, maxBytes: config.maxAppendBytes)
+        let request = AppendEntries(
+            prevLogIndex: prev, prevLogTerm: prevTerm, entries: entries, leaderCommit: log.committed)
+        send(to: peer, .appendEntries(request))
+        return entries.last?.index ?? prev
+    }
+
+    mutating func handleAppendEntriesResponse(_ response: AppendEntriesResponse, from peer: NodeID) {
+        guard case .leader(let state) = role, var progress = state.progress[peer] else { return }
+        progress.recentlyActive = true
+        switch response.result {
+        case .accepted(let matchIndex):
+            if progress.acknowledge(through: matchIndex) {
+                withLeaderState { $0.progress[peer] = progress }
+                commitIfQuorumReached()
+            }
+        case .rejected(let rejectedIndex, let conflictTerm, let firstIndexOfConflict):
+            if isCurrentRejection(progress, rejectedIndex: rejectedIndex) {
+                progress.becomeProbe()
+                progress.next = nextIndexAfterRejection(
+                    rejectedIndex: rejectedIndex, conflictTerm: conflictTerm, firstIndexOfConflict: firstIndexOfConflict,
+                    match: progress.match)
+            }
+        }
+        withLeaderState { $0.progress[peer] = progress }
+    }
+
+    /// A rejection is stale if it refers to an append sent before the follower's state we already know.
+    func isCurrentRejection(_ progress: Progress, rejectedIndex: LogIndex) -> Bool {
+        switch progress.state {
+        case .replicate: return rejectedIndex > progress.match
+        case .probe: return rejectedIndex == progress.next.previous
+        }
+    }
+
+    /// Fast backtracking (§5.3): skip the follower's whole conflicting term, or jump to its log's end.
+    func nextIndexAfterRejection(
+        rejectedIndex: LogIndex, conflictTerm: Term?, firstIndexOfConflict: LogIndex, match: LogIndex
+    ) -> LogIndex {
+        var next = firstIndexOfConflict
+        if let conflictTerm, let ours = log.lastIndex(ofTerm: conflictTerm, atOrBelow: rejectedIndex) {
+            // We share that term: the logs may agree up to our last entry of it.
+            next = ours.next
+        }
+        // Never below what is known to match, never past the index that was just refused.
+        return max(match.next, min(next, rejectedIndex))
+    }
+
+    mutating func handleHeartbeatResponse(_ response: HeartbeatResponse, from peer: NodeID) {
+        guard case .leader = role else { return }
+        withLeaderState { state in
+            guard var progress = state.progress[peer] else { return }
+            progress.recentlyActive = true
+            switch progress.state {
+            case .probe:
+                // The follower is reachable again: let the next Ready send a new probe.
+                progress.state = .probe(awaitingResponse: false)
+            case .replicate:
+                // Appends in flight but none acknowledged across two heartbeat rounds: one was lost.
+                if progress.heartbeatsWithoutAppendProgress >= 2 { progress.becomeProbe() }
+            }
+            state.progress[peer] = progress
+        }
+        if configuration.isVoter(peer) {
+            reads.acknowledge(context: response.readContext, from: peer, quorum: quorum)
+        }
+    }
+
+    /// Advances the commit index to the highest index stored on a quorum, if that entry is from the
+    /// current term (§5.4.2: earlier terms' entries are never committed by counting replicas).
+    @discardableResult
+    mutating func commitIfQuorumReached() -> Bool {
+        guard case .leader(let state) = role else { return false }
+        let matches = configuration.voters.map { voter in
+            voter == id ? log.stableIndex : (state.progress[voter]?.match ?? .zero)
+        }
+        let candidate = Quorum.committedIndex(matches: matches, quorumSize: quorum)
+        guard candidate > log.committed else { return false }
+        if log.term(at: candidate) != term && config.testingFault != .commitEarlierTermByCounting { return false }
+        let hadCommittedInTerm = log.term(at: log.committed) == term
+        log.commit(to: candidate)
+        if !hadCommittedInTerm && !reads.awaitingTermCommit.isEmpty {
+            let waiting = reads.awaitingTermCommit
+            reads.awaitingTermCommit = []
+            enqueueReads(waiting)
+        }
+        return true
+    }
+
+    /// Puts reads behind a heartbeat round; a lone voter confirms them at once.
+    mutating func enqueueReads(_ ids: [ReadRequestID]) {
+        if let context = reads.enqueue(ids, commitIndex: log.committed, leader: id) {
+            broadcastHeartbeat(readContext: context)
+        }
+        reads.confirmQuorumRounds(quorum: quorum)
+    }
+}

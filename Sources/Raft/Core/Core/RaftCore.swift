@@ -1,0 +1,287 @@
+/// Why a proposal or read was refused; the caller can act on each case.
+public enum ProposalError: Error, Sendable, Equatable {
+    /// Only the leader accepts proposals and reads; `leaderHint` is the leader this node knows of.
+    case notLeader(leaderHint: NodeID?)
+}
+
+/// The Raft algorithm for one node (Ongaro & Ousterhout 2014, Figure 2, §5-§6; thesis §6.4, §9.6),
+/// as a deterministic value: no I/O, no clock, no ambient randomness, no logging.
+///
+/// Inputs: `tick()`, `step(_:)` for a peer's message, `propose(_:)` and `requestRead(_:)`.
+/// Outputs: `takeReady()` returns the work those inputs produced. The caller MUST persist what a
+/// `Ready` says before sending its messages, and MUST call `advance(_:)` once the whole `Ready` is
+/// done, before taking the next one (see `Ready`).
+public struct RaftCore: Sendable {
+    public let config: RaftConfig
+    public let configuration: ClusterConfiguration
+    public var id: NodeID { config.id }
+
+    public internal(set) var hardState: HardState
+    public internal(set) var role: Role
+    public internal(set) var log: RaftLog
+    /// Linearizable reads in progress; confirmed ones survive a step-down (they were valid when confirmed).
+    var reads = ReadIndexQueue()
+
+    /// Ticks since the last message from a live leader (follower), since the election began
+    /// (candidates), or unused (leader).
+    var electionElapsed = 0
+    /// In `electionTicks ..< 2 * electionTicks`, drawn anew at each role change (§5.2).
+    var randomizedElectionTimeout: Int
+    var heartbeatElapsed = 0
+    var random: SplitMix64
+
+    // Output not yet handed out.
+    var outbox: [Envelope] = []
+    var events: [RaftEvent] = []
+    var failedReads: [ReadRequestID] = []
+    var persistedHardState: HardState
+    var readyInProgress = false
+
+    /// A node starting from what it had on disk (all of it empty for a new cluster).
+    public init(config: RaftConfig, configuration: ClusterConfiguration, hardState: HardState = HardState(), log: RaftLog = RaftLog()) {
+        self.config = config
+        self.configuration = configuration
+        self.hardState = hardState
+        self.persistedHardState = hardState
+        self.log = log
+        self.role = .follower(leader: nil)
+        self.random = SplitMix64(seed: config.randomSeed)
+        self.randomizedElectionTimeout = config.electionTicks
+        resetElectionTimer()
+    }
+
+    public var term: Term { hardState.term }
+    public var isLeader: Bool { role.name == .leader }
+
+    /// The leader this node currently follows (itself when leading), if known.
+    public var leader: NodeID? {
+        switch role {
+        case .follower(let leader): leader
+        case .leader: id
+        case .preCandidate, .candidate: nil
+        }
+    }
+
+    var quorum: Int { config.testingFault == .quorumOfOne ? 1 : configuration.quorum }
+
+    // MARK: Inputs
+
+    /// Advances logical time by one tick: elections for followers and candidates, heartbeats and
+    /// the check-quorum pass for a leader.
+    public mutating func tick() {
+        if case .leader = role {
+            tickAsLeader()
+            return
+        }
+        electionElapsed += 1
+        if electionElapsed >= randomizedElectionTimeout && configuration.isVoter(id) {
+            startElection()
+        }
+    }
+
+    /// Handles a message from a peer. Stale, duplicated and reordered messages are expected and
+    /// ignored where they could do harm; they never throw.
+    public mutating func step(_ envelope: Envelope) {
+        guard envelope.to == id, envelope.from != id else { return }
+        guard admitTerm(of: envelope) else { return }
+
+        switch envelope.message {
+        case .requestVote(let request):
+            handleRequestVote(request, from: envelope.from, term: envelope.term)
+        case .requestVoteResponse(let response):
+            handleRequestVoteResponse(response, from: envelope.from)
+        case .appendEntries(let request):
+            guard acceptLeader(envelope.from) else { return }
+            handleAppendEntries(request, from: envelope.from)
+        case .heartbeat(let heartbeat):
+            guard acceptLeader(envelope.from) else { return }
+            handleHeartbeat(heartbeat, from: envelope.from)
+        case .appendEntriesResponse(let response):
+            handleAppendEntriesResponse(response, from: envelope.from)
+        case .heartbeatResponse(let response):
+            handleHeartbeatResponse(response, from: envelope.from)
+        }
+    }
+
+    /// Appends a command to the log if this node leads; returns its index. The command is
+    /// committed once it is applied with this index and the current term.
+    public mutating func propose(_ data: [UInt8]) throws(ProposalError) -> LogIndex {
+        guard isLeader else { throw .notLeader(leaderHint: leader) }
+        let entry = Entry(term: term, index: log.lastIndex.next, kind: .command, data: data)
+        log.appendAsLeader(entry)  // replicated with the next Ready, committed after it is durable
+        return entry.index
+    }
+
+    /// Starts a linearizable read (ReadIndex, thesis §6.4). The id comes back in
+    /// `Ready.readsToServe` once the state machine may answer it, or in `Ready.readsFailed`.
+    public mutating func requestRead(_ id: ReadRequestID) throws(ProposalError) {
+        guard isLeader else { throw .notLeader(leaderHint: leader) }
+        if config.testingFault == .readWithoutReadIndex {
+            reads.confirmed.append((.zero, id))
+            return
+        }
+        if log.term(at: log.committed) != term {
+            reads.awaitingTermCommit.append(id)
+            return
+        }
+        enqueueReads([id])
+    }
+
+    /// The transport could not reach `peer`: stop pipelining to it and probe once it is back.
+    public mutating func reportUnreachable(_ peer: NodeID) {
+        withLeaderState { state in
+            guard var progress = state.progress[peer], progress.isPipelining else { return }
+            progress.becomeProbe()
+            state.progress[peer] = progress
+        }
+    }
+
+    // MARK: Output
+
+    /// Whether `takeReady()` would return work.
+    public var hasReady: Bool {
+        if readyInProgress { return false }
+        var copy = self
+        return copy.takeReady() != nil
+    }
+
+    /// Hands out the work produced since the last `Ready`, or nil when there is none.
+    /// The caller MUST process it as `Ready` documents and then call `advance(_:)`.
+    public mutating func takeReady() -> Ready? {
+        precondition(!readyInProgress, "\(id): takeReady() called again before advance()")
+        if isLeader { sendAppendsToAll() }
+        reads.isLastRoundOpen = false
+
+        var ready = Ready()
+        if hardState != persistedHardState { ready.hardState = hardState }
+        ready.entriesToAppend = Array(log.unstableEntries)
+        ready.messages = outbox
+        ready.entriesToApply = Array(log.entriesToApply)
+        ready.readsToServe = reads.takeServable(applied: ready.entriesToApply.last?.index ?? log.applied)
+        ready.readsFailed = failedReads
+        ready.events = events
+        if ready.isEmpty { return nil }
+
+        outbox = []
+        events = []
+        failedReads = []
+        readyInProgress = true
+        return ready
+    }
+
+    /// Acknowledges that `ready` was fully processed: its state is durable and its entries applied.
+    public mutating func advance(_ ready: Ready) {
+        precondition(readyInProgress, "\(id): advance() without a Ready in progress")
+        readyInProgress = false
+        if let hardState = ready.hardState { persistedHardState = hardState }
+        if let last = ready.entriesToAppend.last {
+            log.markStable(through: last.index, term: last.term)
+        }
+        if let last = ready.entriesToApply.last {
+            log.markApplied(through: last.index)
+        }
+        // The leader counts its own log only once it is durable (thesis §10.2.1).
+        if isLeader { commitIfQuorumReached() }
+    }
+
+    // MARK: Terms and roles
+
+    /// Applies the term rules every message passes through (§5.1): a newer term makes this node a
+    /// follower, an older one is answered (so a stale leader learns) or dropped. Returns whether
+    /// the message should be handled further.
+    mutating func admitTerm(of envelope: Envelope) -> Bool {
+        if envelope.term > term {
+            switch envelope.message {
+            case .requestVote(let request):
+                // A node that heard from a live leader recently refuses to be disrupted (thesis §9.6).
+                if isWithinLeaderLease { return false }
+                if request.isPreVote { return true }
+                becomeFollower(term: envelope.term, leader: nil)
+            case .requestVoteResponse(let response) where response.isPreVote && response.granted:
+                // A granted pre-vote carries the term the candidate would campaign in.
+                return true
+            case .appendEntries, .heartbeat:
+                becomeFollower(term: envelope.term, leader: envelope.from)
+            default:
+                becomeFollower(term: envelope.term, leader: nil)
+            }
+            return true
+        }
+        if envelope.term < term {
+            switch envelope.message {
+            case .appendEntries, .heartbeat:
+                // A deposed leader that we may not disrupt with votes (check-quorum, pre-vote)
+                // would otherwise never learn the new term.
+                send(to: envelope.from, .heartbeatResponse(HeartbeatResponse(readContext: 0)))
+            case .requestVote(let request) where request.isPreVote:
+                send(to: envelope.from, .requestVoteResponse(RequestVoteResponse(isPreVote: true, granted: false)))
+            default:
+                break
+            }
+            return false
+        }
+        return true
+    }
+
+    /// Whether a live leader was heard from within the minimum election timeout.
+    var isWithinLeaderLease: Bool {
+        guard config.checkQuorum else { return false }
+        switch role {
+        case .leader: return true
+        case .follower(let leader): return leader != nil && electionElapsed < config.electionTicks
+        case .preCandidate, .candidate: return false
+        }
+    }
+
+    /// An AppendEntries or heartbeat of the current term: its sender is the leader of this term.
+    mutating func acceptLeader(_ sender: NodeID) -> Bool {
+        switch role {
+        case .leader:
+            // Two leaders in one term cannot happen in a correct cluster; ignore rather than crash
+            // so the simulation's invariant checks can name the broken variant that caused it.
+            return false
+        case .follower(let leader) where leader == sender:
+            break
+        case .follower, .preCandidate, .candidate:
+            becomeFollower(term: term, leader: sender)
+        }
+        electionElapsed = 0
+        return true
+    }
+
+    mutating func becomeFollower(term newTerm: Term, leader: NodeID?) {
+        precondition(newTerm >= term, "\(id) term regressed \(term) → \(newTerm)")
+        let previous = role
+        let isNewTerm = newTerm > term
+        if isNewTerm { hardState = HardState(term: newTerm, vote: nil) }
+        role = .follower(leader: leader)
+        if previous.name != .follower || isNewTerm {
+            events.append(.becameFollower(term: newTerm, leader: leader))
+        } else if case .follower(let old) = previous, old != leader, let leader {
+            events.append(.leaderChanged(term: newTerm, leader: leader))
+        }
+        if previous.name == .leader { failedReads += reads.drainUnconfirmed() }
+        resetElectionTimer()
+    }
+
+    mutating func resetElectionTimer() {
+        electionElapsed = 0
+        heartbeatElapsed = 0
+        randomizedElectionTimeout = config.electionTicks + Int.random(in: 0..<config.electionTicks, using: &random)
+    }
+
+    /// Runs `body` on the leader's state if this node leads; a no-op otherwise.
+    mutating func withLeaderState(_ body: (inout LeaderState) -> Void) {
+        guard case .leader(var state) = role else { return }
+        role = .follower(leader: nil)  // release the payload so `body` mutates it in place
+        body(&state)
+        role = .leader(state)
+    }
+
+    mutating func send(to peer: NodeID, _ message: Message) {
+        outbox.append(Envelope(from: id, to: peer, term: term, message: message))
+    }
+
+    /// Voters other than this node, in sorted order.
+    var peers: [NodeID] { configuration.voters.filter { $0 != id } }
+}

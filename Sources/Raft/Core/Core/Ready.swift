@@ -1,0 +1,29 @@
+/// A batch of work the core hands to its driver. Do it in this order:
+/// 1. durably write `hardState` and `entriesToAppend` (one sync for all, when `mustSync`);
+///    an appended entry replaces any stored entry at its index and every entry after it;
+/// 2. only then send `messages` (a node must never speak of state it could forget in a crash);
+/// 3. apply `entriesToApply` to the state machine in order, then answer `readsToServe` from it
+///    and fail `readsFailed`;
+/// 4. call `RaftCore.advance(_:)` with this value before asking for the next `Ready`.
+public struct Ready: Sendable, Equatable {
+    public var hardState: HardState?
+    public var entriesToAppend: [Entry] = []
+    public var messages: [Envelope] = []
+    public var entriesToApply: [Entry] = []
+    /// Linearizable reads that may now be answered from the state machine, once `entriesToApply`
+    /// have been applied (ReadIndex, thesis §6.4).
+    public var readsToServe: [ReadRequestID] = []
+    /// Reads that can no longer be confirmed here (leadership lost); the client may retry elsewhere.
+    public var readsFailed: [ReadRequestID] = []
+    /// Role and leader changes, for logs and metrics.
+    public var events: [RaftEvent] = []
+
+    public init() {}
+
+    public var mustSync: Bool { hardState != nil || !entriesToAppend.isEmpty }
+
+    var isEmpty: Bool {
+        hardState == nil && entriesToAppend.isEmpty && messages.isEmpty && entriesToApply.isEmpty
+            && readsToServe.isEmpty && readsFailed.isEmpty && events.isEmpty
+    }
+}

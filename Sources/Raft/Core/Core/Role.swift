@@ -1,0 +1,33 @@
+/// A node's role, carrying the state only that role has: a follower cannot touch replication progress.
+public enum Role: Sendable, Equatable {
+    case follower(leader: NodeID?)
+    /// Collecting pre-votes for `term + 1` without having changed its term (thesis §9.6).
+    case preCandidate(VoteTally)
+    case candidate(VoteTally)
+    case leader(LeaderState)
+
+    public var name: RoleName {
+        switch self {
+        case .follower: .follower
+        case .preCandidate: .preCandidate
+        case .candidate: .candidate
+        case .leader: .leader
+        }
+    }
+}
+
+public enum RoleName: String, Sendable, Equatable {
+    case follower, preCandidate = "pre-candidate", candidate, leader
+}
+
+/// What only a leader tracks.
+public struct LeaderState: Sendable, Equatable {
+    /// Per follower (never the leader itself), in sorted order of id when iterated for output.
+    public var progress: [NodeID: Progress]
+    /// Ticks since the last check-quorum pass.
+    public var ticksSinceQuorumCheck: Int = 0
+
+    public init(progress: [NodeID: Progress]) {
+        self.progress = progress
+    }
+}

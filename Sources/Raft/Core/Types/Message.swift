@@ -1,0 +1,114 @@
+/// A message between two Raft nodes. The term travels on the `Envelope`, so every message is
+/// checked against the receiver's term in one place (Raft §5.1).
+public enum Message: Sendable, Equatable {
+    case requestVote(RequestVote)
+    case requestVoteResponse(RequestVoteResponse)
+    case appendEntries(AppendEntries)
+    case appendEntriesResponse(AppendEntriesResponse)
+    case heartbeat(Heartbeat)
+    case heartbeatResponse(HeartbeatResponse)
+}
+
+/// RequestVote RPC (§5.2), or its pre-vote form (thesis §9.6): a pre-vote asks "would you vote for
+/// me in the envelope's term?" and changes no state on either side.
+public struct RequestVote: Sendable, Equatable {
+    public var isPreVote: Bool
+    public var lastLogIndex: LogIndex
+    public var lastLogTerm: Term
+    public init(isPreVote: Bool, lastLogIndex: LogIndex, lastLogTerm: Term) {
+        self.isPreVote = isPreVote
+        self.lastLogIndex = lastLogIndex
+        self.lastLogTerm = lastLogTerm
+    }
+}
+
+public struct RequestVoteResponse: Sendable, Equatable {
+    public var isPreVote: Bool
+    public var granted: Bool
+    public init(isPreVote: Bool, granted: Bool) {
+        self.isPreVote = isPreVote
+        self.granted = granted
+    }
+}
+
+/// AppendEntries RPC (§5.3). With no entries it still probes the follower's log and carries the
+/// commit index; plain liveness is the job of `Heartbeat`, which never carries entries.
+public struct AppendEntries: Sendable, Equatable {
+    public var prevLogIndex: LogIndex
+    public var prevLogTerm: Term
+    public var entries: [Entry]
+    public var leaderCommit: LogIndex
+    public init(prevLogIndex: LogIndex, prevLogTerm: Term, entries: [Entry], leaderCommit: LogIndex) {
+        self.prevLogIndex = prevLogIndex
+        self.prevLogTerm = prevLogTerm
+        self.entries = entries
+        self.leaderCommit = leaderCommit
+    }
+}
+
+public struct AppendEntriesResponse: Sendable, Equatable {
+    public enum Result: Sendable, Equatable {
+        /// The follower's log matches the leader's through `matchIndex`.
+        case accepted(matchIndex: LogIndex)
+        /// The consistency check failed at `rejectedIndex` (the request's `prevLogIndex`).
+        /// `conflictTerm` is the follower's term at that index (nil when its log is shorter) and
+        /// `firstIndexOfConflict` the first index it holds with that term (or its last index + 1),
+        /// so the leader skips a whole term per round trip (§5.3, "fast backtracking").
+        case rejected(rejectedIndex: LogIndex, conflictTerm: Term?, firstIndexOfConflict: LogIndex)
+    }
+    public var result: Result
+    public init(_ result: Result) { self.result = result }
+}
+
+/// The leader's periodic "I am alive" (§5.2), also used to confirm leadership for reads: the
+/// follower echoes `readContext` (thesis §6.4). `commit` is at most what this follower matches.
+public struct Heartbeat: Sendable, Equatable {
+    public var commit: LogIndex
+    public var readContext: UInt64
+    public init(commit: LogIndex, readContext: UInt64) {
+        self.commit = commit
+        self.readContext = readContext
+    }
+}
+
+public struct HeartbeatResponse: Sendable, Equatable {
+    public var readContext: UInt64
+    public init(readContext: UInt64) { self.readContext = readContext }
+}
+
+/// A message addressed from one node to another, stamped with the sender's term.
+public struct Envelope: Sendable, Equatable, CustomStringConvertible {
+    public var from: NodeID
+    public var to: NodeID
+    public var term: Term
+    public var message: Message
+
+    public init(from: NodeID, to: NodeID, term: Term, message: Message) {
+        self.from = from
+        self.to = to
+        self.term = term
+        self.message = message
+    }
+
+    public var description: String {
+        let body: String
+        switch message {
+        case .requestVote(let m):
+            body = "\(m.isPreVote ? "prevote" : "vote") last=\(m.lastLogIndex)@\(m.lastLogTerm)"
+        case .requestVoteResponse(let m):
+            body = "\(m.isPreVote ? "prevote" : "vote") \(m.granted ? "granted" : "rejected")"
+        case .appendEntries(let m):
+            let range = m.entries.isEmpty ? "probe" : "\(m.entries.first!.index)..\(m.entries.last!.index)"
+            body = "append \(range) prev=\(m.prevLogIndex)@\(m.prevLogTerm) commit=\(m.leaderCommit)"
+        case .appendEntriesResponse(let m):
+            switch m.result {
+            case .accepted(let match): body = "append ok match=\(match)"
+            case .rejected(let index, let term, let first):
+                body = "append reject at \(index) conflict=\(term?.description ?? "-")/\(first)"
+            }
+        case .heartbeat(let m): body = "heartbeat commit=\(m.commit) ctx=\(m.readContext)"
+        case .heartbeatResponse(let m): body = "heartbeat ok ctx=\(m.readContext)"
+        }
+        return "\(from) \(term) \(body) → \(to)"
+    }
+}
