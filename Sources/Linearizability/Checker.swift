@@ -80,7 +80,8 @@ struct LinearizationSearch<M: LinearizabilityModel> {
             if let returnedAt = operation.returnedAt {
                 precondition(
                     returnedAt >= operation.invokedAt,
-                    "operation \(i) returns at \(returnedAt), before its invocation at \(operation.invokedAt)")
+                    "operation \(i) returns at \(returnedAt), before its invocation at \(operation.invokedAt)"
+                )
             }
             keys.append((false, operation.invokedAt, false, i))
             keys.append((operation.returnedAt == nil, operation.returnedAt ?? .max, true, i))
@@ -224,7 +225,8 @@ private struct ExploredKey<State: Hashable>: Hashable {
     }
 
     static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.fingerprint == rhs.fingerprint && lhs.stateHash == rhs.stateHash && lhs.linearized == rhs.linearized
+        lhs.fingerprint == rhs.fingerprint && lhs.stateHash == rhs.stateHash
+            && lhs.linearized == rhs.linearized
             && lhs.state == rhs.state
     }
 }

@@ -44,3 +44,12 @@ public struct HistoryOperation<Input, Output> {
 extension HistoryOperation: Sendable where Input: Sendable, Output: Sendable {}
 extension HistoryOperation: Equatable where Input: Equatable, Output: Equatable {}
 extension HistoryOperation: Hashable where Input: Hashable, Output: Hashable {}
+
+extension HistoryOperation: CustomStringConvertible {
+    /// `c3 write(1) → write [10, 12]`; `?` for an output not observed, `∞` for an unknown return.
+    public var description: String {
+        let output = output.map { "\($0)" } ?? "?"
+        let returnedAt = returnedAt.map { "\($0)]" } ?? "∞)"
+        return "c\(clientID) \(input) → \(output) [\(invokedAt), \(returnedAt)"
+    }
+}

@@ -62,9 +62,9 @@ public struct KeyValueModel: LinearizabilityModel {
     }
 
     /// One sub-history per key, in order of each key's first appearance.
-    public func partition(_ history: [HistoryOperation<Input, Output>]) -> [[HistoryOperation<Input, Output>]] {
+    public func partition(_ history: [Operation]) -> [[Operation]] {
         var indexByKey: [String: Int] = [:]
-        var partitions: [[HistoryOperation<Input, Output>]] = []
+        var partitions: [[Operation]] = []
         for operation in history {
             let key = operation.input.key
             if let index = indexByKey[key] {

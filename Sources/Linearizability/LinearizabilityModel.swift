@@ -36,7 +36,7 @@ extension LinearizabilityModel {
     /// The operations of this model's histories, e.g. `RegisterModel.Operation`.
     public typealias Operation = HistoryOperation<Input, Output>
 
-    public func partition(_ history: [HistoryOperation<Input, Output>]) -> [[HistoryOperation<Input, Output>]] {
+    public func partition(_ history: [Operation]) -> [[Operation]] {
         [history]
     }
 }

@@ -217,7 +217,9 @@ enum PorcupineHistories {
                     position += 1
                     break
                 }
-                guard case .keyword(let key) = try parseValue() else { throw ParseError("map key is not a keyword") }
+                guard case .keyword(let key) = try parseValue() else {
+                    throw ParseError("map key is not a keyword")
+                }
                 skipWhitespace()
                 map[key] = try parseValue()
             }

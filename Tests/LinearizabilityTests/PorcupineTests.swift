@@ -85,7 +85,9 @@ struct PorcupineTests {
         let history = try PorcupineHistories.kvHistory(log)
         #expect(
             history == [
-                .completed(clientID: 0, .append(key: "0", value: "x 0 0 y"), invokedAt: 0, returnedAt: 2, output: .append),
+                .completed(
+                    clientID: 0, .append(key: "0", value: "x 0 0 y"), invokedAt: 0, returnedAt: 2,
+                    output: .append),
                 .completed(clientID: 1, .get(key: "0"), invokedAt: 1, returnedAt: 3, output: .get("")),
             ])
     }

@@ -84,3 +84,12 @@ extension RaftCore {
         }
     }
 }
+
+extension RaftCore {
+    /// Starts a real election at once, skipping pre-vote: for a leadership transfer target, or an
+    /// operator forcing an election. Ignored on a non-voter or a leader.
+    public mutating func campaign() {
+        guard configuration.isVoter(id), !isLeader else { return }
+        becomeCandidate()
+    }
+}

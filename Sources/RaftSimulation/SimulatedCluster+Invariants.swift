@@ -1,0 +1,105 @@
+import RaftCore
+
+/// Raft's safety properties (paper Figure 3), checked incrementally as each change happens.
+extension SimulatedCluster {
+    /// Election safety and leader completeness, at the moment a node becomes leader.
+    mutating func observe(_ event: RaftEvent, at n: Int) {
+        trace.record(now, .event(nodes[n].id, event))
+        guard case .becameLeader(let term) = event else { return }
+        stats.elections += 1
+        let id = nodes[n].id
+        if let other = leaderOfTerm[term], other != id {
+            return fail("election safety: \(other) and \(id) both leaders in \(term)")
+        }
+        leaderOfTerm[term] = id
+        // Leader completeness (§5.4): an entry committed in an earlier term is in every later leader's log.
+        let log = nodes[n].core!.log
+        for (k, committed) in committedEntries.enumerated() where committed.knownCommittedIn < term {
+            let index = LogIndex(UInt64(k + 1))
+            if log.term(at: index) != committed.term {
+                return fail("leader completeness: \(id) leads \(term) without \(index)@\(committed.term), committed by \(committed.knownCommittedIn)")
+            }
+        }
+    }
+
+    /// Log matching: an (index, term) pair names one entry, with one predecessor term, cluster-wide
+    /// (by induction, equal pairs then mean equal log prefixes).
+    mutating func recordEntry(_ entry: Entry, previousTerm: Term, at n: Int) {
+        let fingerprint = EntryFingerprint(kind: entry.kind, data: entry.data, previousTerm: previousTerm)
+        if let seen = entriesSeen[entry.index]?[entry.term] {
+            if seen != fingerprint {
+                fail("log matching: \(nodes[n].id) holds a different \(entry.index)@\(entry.term) than another node")
+            }
+        } else {
+            entriesSeen[entry.index, default: [:]][entry.term] = fingerprint
+        }
+    }
+
+    /// State machine safety: every node applies the same entry at each index.
+    mutating func recordApplied(_ entry: Entry, at n: Int) {
+        let k = Int(entry.index.value) - 1
+        if k < appliedEntries.count {
+            if appliedEntries[k] != entry {
+                fail("state machine safety: \(nodes[n].id) applied \(entry) at \(entry.index), another node applied \(appliedEntries[k])")
+            }
+        } else if k == appliedEntries.count {
+            appliedEntries.append(entry)
+        } else {
+            fail("\(nodes[n].id) applied \(entry.index) with nothing applied at \(appliedEntries.count + 1)")
+        }
+    }
+
+    /// After each `advance`: commit and apply never go back, and committed prefixes agree.
+    mutating func checkProgress(of n: Int) {
+        guard let core = nodes[n].core else { return }
+        let id = nodes[n].id
+        let committed = core.log.committed
+        if committed < nodes[n].lastCommitSeen {
+            return fail("\(id) commit index went back \(nodes[n].lastCommitSeen) → \(committed)")
+        }
+        if core.log.applied < nodes[n].lastAppliedSeen {
+            return fail("\(id) applied index went back \(nodes[n].lastAppliedSeen) → \(core.log.applied)")
+        }
+        var index = nodes[n].lastCommitSeen.next
+        while index <= committed {
+            let term = core.log.term(at: index)!
+            let k = Int(index.value) - 1
+            if k < committedEntries.count {
+                if committedEntries[k].term != term {
+                    return fail("\(id) committed \(index)@\(term) but \(index)@\(committedEntries[k].term) was committed before")
+                }
+            } else {
+                committedEntries.append((term, core.term))
+                checkLeadersHold(index: index, term: term, knownCommittedIn: core.term)
+            }
+            index = index.next
+        }
+        nodes[n].lastCommitSeen = committed
+        nodes[n].lastAppliedSeen = core.log.applied
+    }
+
+    /// A newly known committed entry must be in the log of every current leader of a later term
+    /// than the one it was committed in.
+    mutating func checkLeadersHold(index: LogIndex, term: Term, knownCommittedIn: Term) {
+        for node in nodes {
+            guard let core = node.core, core.isLeader, core.term > knownCommittedIn else { continue }
+            if core.log.term(at: index) != term {
+                return fail("leader completeness: \(node.id) leads \(core.term) without committed \(index)@\(term)")
+            }
+        }
+    }
+
+    /// After healing: every node holds and has applied what the leader committed.
+    mutating func checkConvergence() {
+        guard let leaderID = leader, let leaderCore = core(leaderID) else {
+            return fail("liveness: no leader after recovery")
+        }
+        let committed = leaderCore.log.committed
+        for node in nodes {
+            guard let core = node.core else { continue }
+            if core.log.applied < committed {
+                return fail("liveness: \(node.id) applied only \(core.log.applied) of \(committed) committed by \(leaderID)")
+            }
+        }
+    }
+}

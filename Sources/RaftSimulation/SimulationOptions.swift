@@ -1,0 +1,89 @@
+import RaftCore
+
+/// What one simulated run does: the cluster, how hostile the world is, and for how long.
+/// Time is in simulated microseconds-like units; a node ticks every `tickInterval` units.
+public struct SimulationOptions: Sendable {
+    public var clusterSize: Int
+    public var seed: UInt64
+    /// Ticks of the faulty phase, then ticks allowed for the healed cluster to elect a leader
+    /// and commit every client's last write (the liveness check).
+    public var faultyTicks: Int = 400
+    public var healTicks: Int = 300
+
+    public var tickInterval: Int64 = 100
+    public var electionTicks = 10
+    public var heartbeatTicks = 1
+    public var maxAppendBytes = 512
+    public var maxInflightAppends = 4
+
+    // Network faults, as probabilities per message.
+    public var dropRate = 0.05
+    public var duplicateRate = 0.03
+    /// A message delayed far beyond the usual few units, so it arrives out of order.
+    public var longDelayRate = 0.05
+    /// Mean time between nemesis actions (partition, heal, crash, restart), in ticks; 0 disables them.
+    public var nemesisEveryTicks = 30
+
+    public var clients = 4
+    public var keys = ["a", "b", "c"]
+    /// A client gives up on an operation after this many ticks and records its outcome as unknown.
+    public var clientTimeoutTicks = 40
+    /// Fraction of client operations that are linearizable reads (the rest are writes).
+    public var readRatio = 0.4
+
+    /// A known-wrong core variant, for negative controls.
+    public var testingFault: TestingFault?
+    /// Lines of recent trace printed with a failure.
+    public var traceLength = 60
+
+    public init(clusterSize: Int, seed: UInt64) {
+        self.clusterSize = clusterSize
+        self.seed = seed
+    }
+
+    /// No faults and no clients: for scripted scenarios.
+    public static func quiet(clusterSize: Int, seed: UInt64) -> SimulationOptions {
+        var options = SimulationOptions(clusterSize: clusterSize, seed: seed)
+        options.dropRate = 0
+        options.duplicateRate = 0
+        options.longDelayRate = 0
+        options.nemesisEveryTicks = 0
+        options.clients = 0
+        return options
+    }
+}
+
+/// Why a run failed: an invariant broke, the healed cluster did not make progress, or the client
+/// history is not linearizable.
+public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
+    public var seed: UInt64
+    public var clusterSize: Int
+    public var time: Int64
+    public var reason: String
+    public var recentTrace: [String]
+
+    public var description: String {
+        """
+        simulation failed: \(reason)
+          seed \(seed), \(clusterSize) nodes, at time \(time); replay with RAFT_SEED=\(seed) RAFT_CLUSTER_SIZE=\(clusterSize)
+          recent trace:
+        \(recentTrace.map { "    " + $0 }.joined(separator: "\n"))
+        """
+    }
+}
+
+/// What a completed run saw, for sweeps and for tests that want the simulation to have done something.
+public struct SimulationStats: Sendable {
+    public var events = 0
+    public var messagesSent = 0
+    public var messagesDropped = 0
+    public var elections = 0
+    public var crashes = 0
+    public var committedEntries = 0
+    public var operationsOK = 0
+    public var operationsUnknown = 0
+    public var operationsFailed = 0
+    /// Ticks from healing the cluster to a leader that committed every client's final write.
+    public var ticksToRecover = 0
+    public var messagesByKind: [String: Int] = [:]
+}
