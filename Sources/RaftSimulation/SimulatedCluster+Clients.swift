@@ -50,7 +50,9 @@ extension SimulatedCluster {
             do throws(ProposalError) {
                 try nodes[n].core!.requestRead(readID)
             } catch {
-                switch error { case .notLeader(let hint): return redirect(c, hint: hint) }
+                switch error {
+                case .notLeader(let hint): return redirect(c, hint: hint)
+                }
             }
             history.append(.unknownOutcome(clientID: c, .get(key: key), invokedAt: nextHistoryTime()))
             nodes[n].pendingReads[readID] = c
@@ -60,17 +62,22 @@ extension SimulatedCluster {
             do throws(ProposalError) {
                 index = try nodes[n].core!.propose(SimulatedCommand.put(key: key, value: value))
             } catch {
-                switch error { case .notLeader(let hint): return redirect(c, hint: hint) }
+                switch error {
+                case .notLeader(let hint): return redirect(c, hint: hint)
+                }
             }
-            history.append(.unknownOutcome(clientID: c, .put(key: key, value: value), invokedAt: nextHistoryTime()))
+            history.append(
+                .unknownOutcome(clientID: c, .put(key: key, value: value), invokedAt: nextHistoryTime()))
             nodes[n].pendingWrites[index] = (c, nodes[n].core!.term)
             clients[c].isFinalWrite = isHealed
         }
         trace.record(now, .client(c, isRead ? "read \(key) at \(id)" : "write \(key) at \(id)"))
         clients[c].leaderHint = n
-        clients[c].pending = .init(historyIndex: historyIndex, isRead: isRead, key: key, node: n, sequence: sequence)
+        clients[c].pending = .init(
+            historyIndex: historyIndex, isRead: isRead, key: key, node: n, sequence: sequence)
         queue.schedule(
-            .clientTimeout(c, sequence: sequence), at: now + Int64(options.clientTimeoutTicks) * options.tickInterval)
+            .clientTimeout(c, sequence: sequence),
+            at: now + Int64(options.clientTimeoutTicks) * options.tickInterval)
         drain(n)
     }
 
@@ -145,7 +152,8 @@ extension SimulatedCluster {
 
     var livenessSummary: String {
         let waiting = clients.filter { !$0.hasFinalWriteSucceeded }.map { "c\($0.id)" }
-        return "leader \(leader?.description ?? "none"), clients still waiting: \(waiting.joined(separator: ","))"
+        return
+            "leader \(leader?.description ?? "none"), clients still waiting: \(waiting.joined(separator: ","))"
     }
 
     /// Linearizability of everything the clients saw (Wing & Gong search, per key).
@@ -155,7 +163,9 @@ extension SimulatedCluster {
         case .linearizable:
             break
         case .notLinearizable(let partition, let prefix):
-            fail("linearizability: the client history (\(operations.count) operations) is not linearizable (key partition \(partition), stuck after \(prefix) operations)")
+            fail(
+                "linearizability: the client history (\(operations.count) operations) is not linearizable (key partition \(partition), stuck after \(prefix) operations)"
+            )
         case .unknown:
             fail("linearizability: the checker ran out of budget on \(operations.count) operations")
         }

@@ -17,7 +17,9 @@ extension SimulatedCluster {
         for (k, committed) in committedEntries.enumerated() where committed.knownCommittedIn < term {
             let index = LogIndex(UInt64(k + 1))
             if log.term(at: index) != committed.term {
-                return fail("leader completeness: \(id) leads \(term) without \(index)@\(committed.term), committed by \(committed.knownCommittedIn)")
+                return fail(
+                    "leader completeness: \(id) leads \(term) without \(index)@\(committed.term), committed by \(committed.knownCommittedIn)"
+                )
             }
         }
     }
@@ -28,7 +30,9 @@ extension SimulatedCluster {
         let fingerprint = EntryFingerprint(kind: entry.kind, data: entry.data, previousTerm: previousTerm)
         if let seen = entriesSeen[entry.index]?[entry.term] {
             if seen != fingerprint {
-                fail("log matching: \(nodes[n].id) holds a different \(entry.index)@\(entry.term) than another node")
+                fail(
+                    "log matching: \(nodes[n].id) holds a different \(entry.index)@\(entry.term) than another node"
+                )
             }
         } else {
             entriesSeen[entry.index, default: [:]][entry.term] = fingerprint
@@ -40,7 +44,9 @@ extension SimulatedCluster {
         let k = Int(entry.index.value) - 1
         if k < appliedEntries.count {
             if appliedEntries[k] != entry {
-                fail("state machine safety: \(nodes[n].id) applied \(entry) at \(entry.index), another node applied \(appliedEntries[k])")
+                fail(
+                    "state machine safety: \(nodes[n].id) applied \(entry) at \(entry.index), another node applied \(appliedEntries[k])"
+                )
             }
         } else if k == appliedEntries.count {
             appliedEntries.append(entry)
@@ -66,7 +72,9 @@ extension SimulatedCluster {
             let k = Int(index.value) - 1
             if k < committedEntries.count {
                 if committedEntries[k].term != term {
-                    return fail("\(id) committed \(index)@\(term) but \(index)@\(committedEntries[k].term) was committed before")
+                    return fail(
+                        "\(id) committed \(index)@\(term) but \(index)@\(committedEntries[k].term) was committed before"
+                    )
                 }
             } else {
                 committedEntries.append((term, core.term))
@@ -84,7 +92,8 @@ extension SimulatedCluster {
         for node in nodes {
             guard let core = node.core, core.isLeader, core.term > knownCommittedIn else { continue }
             if core.log.term(at: index) != term {
-                return fail("leader completeness: \(node.id) leads \(core.term) without committed \(index)@\(term)")
+                return fail(
+                    "leader completeness: \(node.id) leads \(core.term) without committed \(index)@\(term)")
             }
         }
     }
@@ -98,7 +107,9 @@ extension SimulatedCluster {
         for node in nodes {
             guard let core = node.core else { continue }
             if core.log.applied < committed {
-                return fail("liveness: \(node.id) applied only \(core.log.applied) of \(committed) committed by \(leaderID)")
+                return fail(
+                    "liveness: \(node.id) applied only \(core.log.applied) of \(committed) committed by \(leaderID)"
+                )
             }
         }
     }

@@ -75,7 +75,9 @@ public struct SimulatedCluster {
         heal()
         while failure == nil && !hasRecovered {
             guard let next = queue.nextTime, next <= deadline else {
-                fail("liveness: no leader committed every client's final write within \(options.healTicks) ticks of healing (\(livenessSummary))")
+                fail(
+                    "liveness: no leader committed every client's final write within \(options.healTicks) ticks of healing (\(livenessSummary))"
+                )
                 break
             }
             step()
@@ -87,7 +89,8 @@ public struct SimulatedCluster {
             if failure == nil { checkConvergence() }
         }
         if failure == nil { checkHistory() }
-        stats.messagesByKind = Dictionary(uniqueKeysWithValues: MessageKind.allCases.map { ($0.name, messageCounts[$0.rawValue]) })
+        stats.messagesByKind = Dictionary(
+            uniqueKeysWithValues: MessageKind.allCases.map { ($0.name, messageCounts[$0.rawValue]) })
         if let failure { return .failure(failure) }
         return .success(stats)
     }
@@ -100,6 +103,18 @@ public struct SimulatedCluster {
 
     public mutating func run(ticks: Int) { run(until: now + Int64(ticks) * options.tickInterval) }
 
+    /// Processes events one at a time until `condition` holds (checked after each); returns
+    /// false if it did not within `maxTicks` or a check failed.
+    @discardableResult
+    public mutating func run(untilTrue condition: (SimulatedCluster) -> Bool, maxTicks: Int) -> Bool {
+        let deadline = now + Int64(maxTicks) * options.tickInterval
+        while failure == nil && !condition(self) {
+            guard let next = queue.nextTime, next <= deadline else { return false }
+            step()
+        }
+        return failure == nil
+    }
+
     /// Processes the next event.
     mutating func step() {
         guard let (time, event) = queue.popFirst() else { return }
@@ -107,7 +122,8 @@ public struct SimulatedCluster {
         stats.events += 1
         switch event {
         case .tick(let n):
-            queue.schedule(.tick(n), at: now + options.tickInterval + Int64.random(in: -2...2, using: &random))
+            queue.schedule(
+                .tick(n), at: now + options.tickInterval + Int64.random(in: -2...2, using: &random))
             guard nodes[n].isUp else { return }
             nodes[n].core!.tick()
             drain(n)
@@ -128,7 +144,9 @@ public struct SimulatedCluster {
         let disk = nodes[n].disk
         let config = RaftConfig(
             id: nodes[n].id, electionTicks: options.electionTicks, heartbeatTicks: options.heartbeatTicks,
-            maxAppendBytes: options.maxAppendBytes, maxInflightAppends: options.maxInflightAppends,
+            preVote: options.preVote, checkQuorum: options.checkQuorum,
+            maxAppendBytes: options.maxAppendBytes,
+            maxInflightAppends: options.maxInflightAppends,
             randomSeed: random.next(), testingFault: options.testingFault)
         nodes[n].core = RaftCore(
             config: config, configuration: ClusterConfiguration(voters: ids), hardState: disk.hardState,
@@ -181,7 +199,9 @@ public struct SimulatedCluster {
         }
         let position = Int(first.index.value) - 1
         guard position <= nodes[n].disk.entries.count else {
-            return fail("\(nodes[n].id) asked to persist \(first.index) past the end of its disk (\(nodes[n].disk.entries.count))")
+            return fail(
+                "\(nodes[n].id) asked to persist \(first.index) past the end of its disk (\(nodes[n].disk.entries.count))"
+            )
         }
         nodes[n].disk.entries.removeSubrange(position...)
         nodes[n].disk.entries += ready.entriesToAppend
@@ -251,7 +271,10 @@ public struct SimulatedCluster {
                 if !together { blockedLinks.insert(Link(from: a, to: b)) }
             }
         }
-        trace.record(now, .note("partition \(groups.map { $0.map(\.name).joined(separator: ",") }.joined(separator: " | "))"))
+        trace.record(
+            now,
+            .note(
+                "partition \(groups.map { $0.map(\.name).joined(separator: ",") }.joined(separator: " | "))"))
     }
 
     /// Cuts one direction of one link.
@@ -290,7 +313,9 @@ public struct SimulatedCluster {
     /// Proposes a command at a node, as a client would; returns its index, or nil when not leader.
     public mutating func propose(key: String, value: String, at id: NodeID) -> LogIndex? {
         let n = indexOf[id]!
-        guard nodes[n].isUp, let index = try? nodes[n].core!.propose(SimulatedCommand.put(key: key, value: value)) else {
+        guard nodes[n].isUp,
+            let index = try? nodes[n].core!.propose(SimulatedCommand.put(key: key, value: value))
+        else {
             return nil
         }
         drain(n)
@@ -312,7 +337,20 @@ public struct SimulatedCluster {
     mutating func fail(_ reason: String) {
         guard failure == nil else { return }
         failure = SimulationFailure(
-            seed: options.seed, clusterSize: options.clusterSize, time: now, reason: reason, recentTrace: trace.lines)
+            seed: options.seed, clusterSize: options.clusterSize, time: now, reason: reason,
+            recentTrace: trace.lines)
+    }
+}
+
+extension SimulatedCluster: CustomStringConvertible {
+    /// A one-line summary; the full state is far too large for a test report.
+    public var description: String {
+        let roles = nodes.map { node in
+            guard let core = node.core else { return "\(node.id):down" }
+            return
+                "\(node.id):\(core.role.name.rawValue)@\(core.term) last=\(core.log.lastIndex) commit=\(core.log.committed)"
+        }
+        return "SimulatedCluster(seed \(options.seed), t=\(now): \(roles.joined(separator: ", ")))"
     }
 }
 

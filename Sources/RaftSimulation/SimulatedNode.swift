@@ -37,6 +37,9 @@ enum SimulatedCommand {
 
     static func decode(_ data: [UInt8]) -> (key: String, value: String)? {
         guard data.first == UInt8(ascii: "W"), let split = data.firstIndex(of: 0) else { return nil }
-        return (String(decoding: data[1..<split], as: UTF8.self), String(decoding: data[(split + 1)...], as: UTF8.self))
+        return (
+            String(decoding: data[1..<split], as: UTF8.self),
+            String(decoding: data[(split + 1)...], as: UTF8.self)
+        )
     }
 }

@@ -15,6 +15,8 @@ public struct SimulationOptions: Sendable {
     public var heartbeatTicks = 1
     public var maxAppendBytes = 512
     public var maxInflightAppends = 4
+    public var preVote = true
+    public var checkQuorum = true
 
     // Network faults, as probabilities per message.
     public var dropRate = 0.05
@@ -86,4 +88,6 @@ public struct SimulationStats: Sendable {
     /// Ticks from healing the cluster to a leader that committed every client's final write.
     public var ticksToRecover = 0
     public var messagesByKind: [String: Int] = [:]
+
+    public init() {}
 }

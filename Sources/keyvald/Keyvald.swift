@@ -19,7 +19,8 @@ struct Keyvald: ParsableCommand {
     @Option(name: .customLong("raddr", withSingleDash: true), help: "Raft bind address.")
     var raftAddress = "localhost:12000"
 
-    @Option(name: .customLong("join", withSingleDash: true), help: "HTTP address of a cluster member to join.")
+    @Option(
+        name: .customLong("join", withSingleDash: true), help: "HTTP address of a cluster member to join.")
     var join: String?
 
     @Flag(name: .customLong("inmem", withSingleDash: true), help: "Keep the Raft log and state in memory.")

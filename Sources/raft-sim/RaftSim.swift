@@ -26,7 +26,10 @@ struct RaftSim: ParsableCommand {
     @Option(help: "Ticks of the faulty phase of each run.")
     var faultyTicks = 400
 
-    @Option(help: "Run a deliberately broken core variant (negative control): \(TestingFault.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(
+        help:
+            "Run a deliberately broken core variant (negative control): \(TestingFault.allCases.map(\.rawValue).joined(separator: ", "))."
+    )
     var fault: String?
 
     @Option(help: "Stop after this many failing seeds.")
@@ -39,7 +42,9 @@ struct RaftSim: ParsableCommand {
         }
         var testingFault: TestingFault?
         if let fault {
-            guard let parsed = TestingFault(rawValue: fault) else { throw ValidationError("unknown --fault \(fault)") }
+            guard let parsed = TestingFault(rawValue: fault) else {
+                throw ValidationError("unknown --fault \(fault)")
+            }
             testingFault = parsed
         }
         var failures = 0
@@ -61,12 +66,15 @@ struct RaftSim: ParsableCommand {
                 case .failure(let failure):
                     failures += 1
                     printNow(failure.description)
-                    if failures >= maxFailures { return finish(total: total, failures: failures, since: started) }
+                    if failures >= maxFailures {
+                        return finish(total: total, failures: failures, since: started)
+                    }
                 }
             }
             let seconds = (clock.now - sizeStarted).seconds
             printNow(
-                "\(size) nodes: \(seeds) seeds in \(format(seconds)) s, \(format(Double(seeds) / seconds)) seeds/s, \(events) events")
+                "\(size) nodes: \(seeds) seeds in \(format(seconds)) s, \(format(Double(seeds) / seconds)) seeds/s, \(events) events"
+            )
         }
         finish(total: total, failures: failures, since: started)
     }

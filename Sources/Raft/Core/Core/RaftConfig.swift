@@ -25,7 +25,8 @@ public struct RaftConfig: Sendable {
         checkQuorum: Bool = true, maxAppendBytes: Int = 1 << 20, maxInflightAppends: Int = 64,
         randomSeed: UInt64, testingFault: TestingFault? = nil
     ) {
-        precondition(heartbeatTicks >= 1 && electionTicks > heartbeatTicks, "need 1 <= heartbeat < election ticks")
+        precondition(
+            heartbeatTicks >= 1 && electionTicks > heartbeatTicks, "need 1 <= heartbeat < election ticks")
         precondition(maxInflightAppends >= 1 && maxAppendBytes >= 1, "replication limits must be positive")
         self.id = id
         self.electionTicks = electionTicks

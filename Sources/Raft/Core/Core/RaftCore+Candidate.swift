@@ -26,7 +26,8 @@ extension RaftCore {
     mutating func requestVotes(isPreVote: Bool) {
         recordVote(from: id, granted: true, isPreVote: isPreVote)
         guard role.name != .leader else { return }
-        let request = RequestVote(isPreVote: isPreVote, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm)
+        let request = RequestVote(
+            isPreVote: isPreVote, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm)
         let askedTerm = isPreVote ? term.next : term
         for peer in peers {
             outbox.append(Envelope(from: id, to: peer, term: askedTerm, message: .requestVote(request)))
@@ -39,17 +40,21 @@ extension RaftCore {
         if request.isPreVote {
             // Would we vote in the term it asks about? Yes if that term is newer, or if in this term
             // we are free: no vote cast and no leader known.
-            canVote = requestTerm > term || (hardState.vote == nil && leader == nil) || hardState.vote == candidate
+            canVote =
+                requestTerm > term || (hardState.vote == nil && leader == nil) || hardState.vote == candidate
         } else {
             canVote = hardState.vote == candidate || (hardState.vote == nil && leader == nil)
         }
         // §5.4.1: only a candidate whose log is at least as up to date as ours can hold every committed entry.
-        let granted = canVote && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
-        let response = Message.requestVoteResponse(RequestVoteResponse(isPreVote: request.isPreVote, granted: granted))
+        let granted =
+            canVote && log.isUpToDate(lastIndex: request.lastLogIndex, lastTerm: request.lastLogTerm)
+        let response = Message.requestVoteResponse(
+            RequestVoteResponse(isPreVote: request.isPreVote, granted: granted))
         if request.isPreVote {
             // A granted pre-vote answers in the asked-about term; a refusal in ours, so a lagging
             // candidate catches up.
-            outbox.append(Envelope(from: id, to: candidate, term: granted ? requestTerm : term, message: response))
+            outbox.append(
+                Envelope(from: id, to: candidate, term: granted ? requestTerm : term, message: response))
             return
         }
         if granted {

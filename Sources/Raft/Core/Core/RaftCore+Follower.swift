@@ -5,7 +5,9 @@ extension RaftCore {
         if request.prevLogIndex < log.committed {
             let covered = request.prevLogIndex.advanced(by: request.entries.count)
             if covered <= log.committed {
-                send(to: leader, .appendEntriesResponse(AppendEntriesResponse(.accepted(matchIndex: log.committed))))
+                send(
+                    to: leader,
+                    .appendEntriesResponse(AppendEntriesResponse(.accepted(matchIndex: log.committed))))
                 return
             }
             // Part of the message is new: drop the settled prefix and check from our commit index.
@@ -18,7 +20,9 @@ extension RaftCore {
         }
 
         guard log.contains(index: request.prevLogIndex, term: request.prevLogTerm) else {
-            send(to: leader, .appendEntriesResponse(AppendEntriesResponse(rejection(at: request.prevLogIndex))))
+            send(
+                to: leader, .appendEntriesResponse(AppendEntriesResponse(rejection(at: request.prevLogIndex)))
+            )
             return
         }
         let lastCovered = log.appendFromLeader(after: request.prevLogIndex, request.entries)
@@ -30,10 +34,12 @@ extension RaftCore {
     /// The hint a rejection carries so the leader can skip a whole conflicting term at once.
     func rejection(at index: LogIndex) -> AppendEntriesResponse.Result {
         guard let conflictTerm = log.term(at: index) else {
-            return .rejected(rejectedIndex: index, conflictTerm: nil, firstIndexOfConflict: log.lastIndex.next)
+            return .rejected(
+                rejectedIndex: index, conflictTerm: nil, firstIndexOfConflict: log.lastIndex.next)
         }
         return .rejected(
-            rejectedIndex: index, conflictTerm: conflictTerm, firstIndexOfConflict: log.firstIndex(ofTermAt: index))
+            rejectedIndex: index, conflictTerm: conflictTerm,
+            firstIndexOfConflict: log.firstIndex(ofTermAt: index))
     }
 
     mutating func handleHeartbeat(_ heartbeat: Heartbeat, from leader: NodeID) {

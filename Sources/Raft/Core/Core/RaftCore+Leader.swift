@@ -78,7 +78,8 @@ extension RaftCore {
     mutating func sendAppend(to peer: NodeID, from next: LogIndex) -> LogIndex {
         let prev = next.previous
         guard let prevTerm = log.term(at: prev) else {
-            preconditionFailure("\(id): entries before \(next) for \(peer) are compacted; snapshots not wired yet")
+            preconditionFailure(
+                "\(id): entries before \(next) for \(peer) are compacted; snapshots not wired yet")
         }
         let entries = log.entries(from: next, maxBytes: config.maxAppendBytes)
         let request = AppendEntries(
@@ -100,7 +101,8 @@ extension RaftCore {
             if isCurrentRejection(progress, rejectedIndex: rejectedIndex) {
                 progress.becomeProbe()
                 progress.next = nextIndexAfterRejection(
-                    rejectedIndex: rejectedIndex, conflictTerm: conflictTerm, firstIndexOfConflict: firstIndexOfConflict,
+                    rejectedIndex: rejectedIndex, conflictTerm: conflictTerm,
+                    firstIndexOfConflict: firstIndexOfConflict,
                     match: progress.match)
             }
         }
@@ -158,7 +160,9 @@ extension RaftCore {
         }
         let candidate = Quorum.committedIndex(matches: matches, quorumSize: quorum)
         guard candidate > log.committed else { return false }
-        if log.term(at: candidate) != term && config.testingFault != .commitEarlierTermByCounting { return false }
+        if log.term(at: candidate) != term && config.testingFault != .commitEarlierTermByCounting {
+            return false
+        }
         let hadCommittedInTerm = log.term(at: log.committed) == term
         log.commit(to: candidate)
         if !hadCommittedInTerm && !reads.awaitingTermCommit.isEmpty {

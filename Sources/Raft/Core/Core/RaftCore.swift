@@ -38,7 +38,10 @@ public struct RaftCore: Sendable {
     var readyInProgress = false
 
     /// A node starting from what it had on disk (all of it empty for a new cluster).
-    public init(config: RaftConfig, configuration: ClusterConfiguration, hardState: HardState = HardState(), log: RaftLog = RaftLog()) {
+    public init(
+        config: RaftConfig, configuration: ClusterConfiguration, hardState: HardState = HardState(),
+        log: RaftLog = RaftLog()
+    ) {
         self.config = config
         self.configuration = configuration
         self.hardState = hardState
@@ -60,6 +63,12 @@ public struct RaftCore: Sendable {
         case .leader: id
         case .preCandidate, .candidate: nil
         }
+    }
+
+    /// The leader's replication progress for `peer`; nil unless this node leads.
+    public func progress(of peer: NodeID) -> Progress? {
+        guard case .leader(let state) = role else { return nil }
+        return state.progress[peer]
     }
 
     var quorum: Int { config.testingFault == .quorumOfOne ? 1 : configuration.quorum }
@@ -214,7 +223,9 @@ public struct RaftCore: Sendable {
                 // would otherwise never learn the new term.
                 send(to: envelope.from, .heartbeatResponse(HeartbeatResponse(readContext: 0)))
             case .requestVote(let request) where request.isPreVote:
-                send(to: envelope.from, .requestVoteResponse(RequestVoteResponse(isPreVote: true, granted: false)))
+                send(
+                    to: envelope.from,
+                    .requestVoteResponse(RequestVoteResponse(isPreVote: true, granted: false)))
             default:
                 break
             }
@@ -267,7 +278,8 @@ public struct RaftCore: Sendable {
     mutating func resetElectionTimer() {
         electionElapsed = 0
         heartbeatElapsed = 0
-        randomizedElectionTimeout = config.electionTicks + Int.random(in: 0..<config.electionTicks, using: &random)
+        randomizedElectionTimeout =
+            config.electionTicks + Int.random(in: 0..<config.electionTicks, using: &random)
     }
 
     /// Runs `body` on the leader's state if this node leads; a no-op otherwise.

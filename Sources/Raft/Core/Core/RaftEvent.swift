@@ -11,7 +11,8 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .becameFollower(let term, let leader): "follower in \(term), leader \(leader?.description ?? "unknown")"
+        case .becameFollower(let term, let leader):
+            "follower in \(term), leader \(leader?.description ?? "unknown")"
         case .becamePreCandidate(let term): "pre-candidate for \(term.next)"
         case .becameCandidate(let term): "candidate in \(term)"
         case .becameLeader(let term): "leader in \(term)"
