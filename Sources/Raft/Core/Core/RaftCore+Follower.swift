@@ -25,6 +25,12 @@ extension RaftCore {
             )
             return
         }
+        if let conflict = log.firstConflict(in: request.entries), conflict <= log.committed {
+            // Leader Completeness (§5.4) makes this impossible; only a deliberately broken variant
+            // gets here, and then the simulation, not a crash, must report it.
+            precondition(config.testingFault != nil, "\(id): leader \(leader) conflicts at committed \(conflict)")
+            return
+        }
         let lastCovered = log.appendFromLeader(after: request.prevLogIndex, request.entries)
         // Pitfall: only what this message proved matches may be committed, not our whole log.
         log.commit(to: min(request.leaderCommit, lastCovered))

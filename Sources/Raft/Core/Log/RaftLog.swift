@@ -103,6 +103,15 @@ public struct RaftLog: Sendable {
         return i
     }
 
+    /// The index of the first incoming entry that conflicts with this log (same index, other term).
+    public func firstConflict(in incoming: [Entry]) -> LogIndex? {
+        for entry in incoming where entry.index > snapshotIndex {
+            guard let existing = term(at: entry.index) else { return nil }
+            if existing != entry.term { return entry.index }
+        }
+        return nil
+    }
+
     /// Appends entries made by this node as leader.
     public mutating func appendAsLeader(_ entry: Entry) {
         precondition(entry.index == lastIndex.next, "leader append at \(entry.index) after \(lastIndex)")
