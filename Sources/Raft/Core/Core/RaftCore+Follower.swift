@@ -28,7 +28,8 @@ extension RaftCore {
         if let conflict = log.firstConflict(in: request.entries), conflict <= log.committed {
             // Leader Completeness (§5.4) makes this impossible; only a deliberately broken variant
             // gets here, and then the simulation, not a crash, must report it.
-            precondition(config.testingFault != nil, "\(id): leader \(leader) conflicts at committed \(conflict)")
+            precondition(
+                config.testingFault != nil, "\(id): leader \(leader) conflicts at committed \(conflict)")
             return
         }
         let lastCovered = log.appendFromLeader(after: request.prevLogIndex, request.entries)
