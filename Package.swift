@@ -22,7 +22,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "RaftCore", path: "Sources/Raft/Core"),
-        .target(name: "Raft", dependencies: ["RaftCore"], path: "Sources/Raft", exclude: ["Core"]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(
+            name: "Raft", dependencies: ["RaftCore", "CSQLite"], path: "Sources/Raft", exclude: ["Core"]),
         .target(name: "KeyVal", dependencies: ["Raft"]),
         .executableTarget(
             name: "keyvald",

@@ -1,0 +1,53 @@
+/// What a node finds on its disk when it starts: its vote and term, and the log after the
+/// newest snapshot (the snapshot itself lives in a `SnapshotStore`).
+public struct PersistedLog: Sendable, Equatable {
+    public var hardState: HardState
+    /// Entries were removed through this index (zero: none ever were). The first entry, if any,
+    /// is at `compactedThrough + 1`, and the entries are contiguous.
+    public var compactedThrough: LogIndex
+    public var entries: [Entry]
+
+    public init(hardState: HardState = HardState(), compactedThrough: LogIndex = .zero, entries: [Entry] = [])
+    {
+        self.hardState = hardState
+        self.compactedThrough = compactedThrough
+        self.entries = entries
+    }
+}
+
+/// Durable storage of a node's Raft state: the hard state (term, vote) and the log.
+///
+/// Used from one task at a time (the node's loop), so implementations need no locking.
+/// Every mutating call is atomic and durable when it returns: after a crash at any moment, the
+/// store holds either all of a call's effect or none of it.
+public protocol LogStore: AnyObject {
+    /// Reads everything durable. Called once, at start-up.
+    func load() throws(StorageError) -> PersistedLog
+
+    /// Writes one batch of work from the core in one transaction with one sync (group commit):
+    /// the hard state if given, and `entries`, each replacing any stored entry at its index and
+    /// every entry after it (a conflicting suffix is truncated). `entries` are contiguous, and the
+    /// first one is at most one past the stored log's end.
+    func persist(hardState: HardState?, entries: [Entry]) throws(StorageError)
+
+    /// Removes every entry through `index`, once a durable snapshot covers them.
+    func compact(through index: LogIndex) throws(StorageError)
+}
+
+/// Why storage failed. The shell stops the node rather than run without durability.
+public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A file is missing, unreadable, corrupt, or of another format version: `path` names it.
+    case corrupt(path: String, reason: String)
+    /// The operating system or SQLite refused an operation.
+    case io(path: String, operation: String, reason: String)
+    /// The caller broke the store's contract (entries not contiguous, a gap after the stored log).
+    case invalidArgument(String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let path, let reason): "\(path): \(reason)"
+        case .io(let path, let operation, let reason): "\(path): \(operation) failed: \(reason)"
+        case .invalidArgument(let reason): "invalid storage request: \(reason)"
+        }
+    }
+}
