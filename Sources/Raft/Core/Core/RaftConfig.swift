@@ -8,7 +8,8 @@ public struct RaftConfig: Sendable {
     public var heartbeatTicks: Int
     /// Ask for pre-votes before starting a real election (thesis §9.6).
     public var preVote: Bool
-    /// A leader that has not heard from a quorum within `electionTicks` steps down, and a node that
+    /// Every `electionTicks` a leader checks that it heard from a quorum since the last check, and
+    /// steps down if not (so after `electionTicks ..< 2 * electionTicks` of silence); a node that
     /// heard from a leader within `electionTicks` refuses to vote (thesis §6.2, §9.6).
     public var checkQuorum: Bool
     /// Upper bound on the entry bytes in one AppendEntries (at least one entry is always sent).

@@ -91,8 +91,10 @@ extension RaftCore {
 }
 
 extension RaftCore {
-    /// Starts a real election at once, skipping pre-vote: for a leadership transfer target, or an
-    /// operator forcing an election. Ignored on a non-voter or a leader.
+    /// Starts a real election at once, skipping pre-vote. Voters still in a live leader's lease
+    /// ignore it (check-quorum), so on a healthy cluster this disrupts rather than transfers
+    /// leadership; a transfer needs the leader's cooperation (membership issue). Ignored on a
+    /// non-voter or a leader.
     public mutating func campaign() {
         guard configuration.isVoter(id), !isLeader else { return }
         becomeCandidate()

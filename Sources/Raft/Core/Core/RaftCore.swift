@@ -65,6 +65,9 @@ public struct RaftCore: Sendable {
         }
     }
 
+    /// Linearizable reads accepted and not yet served or failed.
+    public var pendingReadCount: Int { reads.pendingCount }
+
     /// The leader's replication progress for `peer`; nil unless this node leads.
     public func progress(of peer: NodeID) -> Progress? {
         guard case .leader(let state) = role else { return nil }

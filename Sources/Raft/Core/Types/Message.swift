@@ -72,6 +72,8 @@ public struct Heartbeat: Sendable, Equatable {
 }
 
 public struct HeartbeatResponse: Sendable, Equatable {
+    /// The heartbeat's read context echoed back; 0 means no read round (contexts start at 1), as
+    /// in the answer to a stale leader's message.
     public var readContext: UInt64
     public init(readContext: UInt64) { self.readContext = readContext }
 }
