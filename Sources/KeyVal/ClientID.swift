@@ -7,16 +7,16 @@ public struct ClientID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// Parses the 32-digit hexadecimal form that `description` produces (e.g. from an HTTP header).
     public init?(hex: String) {
-        guard hex.utf8.count == 32, let value = UInt128(hex, radix: 16) else { return nil }
+        // Digits only: `UInt128(_:radix:)` would also accept a leading sign.
+        let isHexDigit = { (c: UInt8) in (0x30...0x39).contains(c) || (0x61...0x66).contains(c | 0x20) }
+        guard hex.utf8.count == 32, hex.utf8.allSatisfy(isHexDigit), let value = UInt128(hex, radix: 16)
+        else { return nil }
         self.value = value
     }
 
     /// A fresh identifier from the system's cryptographic generator. Clients only: the state
     /// machine must never draw randomness, or replicas would diverge.
-    public static func random() -> ClientID {
-        var generator = SystemRandomNumberGenerator()
-        return ClientID(UInt128(generator.next() as UInt64) << 64 | UInt128(generator.next() as UInt64))
-    }
+    public static func random() -> ClientID { ClientID(.random(in: .min ... .max)) }
 
     public static func < (lhs: ClientID, rhs: ClientID) -> Bool { lhs.value < rhs.value }
 

@@ -43,3 +43,17 @@ struct QuorumTests {
         #expect(configuration.quorum == quorum)
     }
 }
+
+@Suite("Identifiers")
+struct IdentifierTests {
+    @Test("log indexes compare without trapping across the whole UInt64 range")
+    func logIndexExtremes() {
+        let top = LogIndex(.max)
+        #expect(top == LogIndex(.max))
+        #expect(top != LogIndex(0))
+        #expect(LogIndex(0) < top)
+        #expect(!(top < LogIndex(1)))
+        #expect(LogIndex(5).advanced(by: -2) == LogIndex(3))
+        #expect(LogIndex(3).distance(to: LogIndex(7)) == 4)
+    }
+}

@@ -16,9 +16,13 @@ public struct LogIndex: Hashable, Comparable, Strideable, Sendable, CustomString
     public var next: LogIndex { LogIndex(value + 1) }
     /// The index before this one; `zero` stays `zero`.
     public var previous: LogIndex { LogIndex(value == 0 ? 0 : value - 1) }
+    // Explicit, so comparisons never go through `Strideable`'s defaults, which use `distance(to:)`:
+    // an index from outside (a client's If-Match) may be any UInt64.
+    public static func == (lhs: LogIndex, rhs: LogIndex) -> Bool { lhs.value == rhs.value }
     public static func < (lhs: LogIndex, rhs: LogIndex) -> Bool { lhs.value < rhs.value }
-    public func distance(to other: LogIndex) -> Int { Int(other.value) - Int(value) }
-    public func advanced(by n: Int) -> LogIndex { LogIndex(UInt64(Int(value) + n)) }
+    /// Distances within one log fit an `Int`; wrapping arithmetic keeps far-apart values from trapping.
+    public func distance(to other: LogIndex) -> Int { Int(truncatingIfNeeded: other.value &- value) }
+    public func advanced(by n: Int) -> LogIndex { LogIndex(value &+ UInt64(truncatingIfNeeded: n)) }
     public var description: String { "i\(value)" }
 }
 
