@@ -42,10 +42,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The crash-torture child that RaftStorageTests runs and SIGKILLs.
+        .executableTarget(name: "storage-torture", dependencies: ["Raft"]),
+        .executableTarget(
+            name: "keyval-storage-bench",
+            dependencies: [
+                "Raft", "CSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
+        .testTarget(name: "SnapshotStoreTests", dependencies: ["Raft"]),
+        // Depends on storage-torture so that building the tests builds the child they spawn.
+        .testTarget(name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture"]),
     ],
     swiftLanguageModes: [.v6]
 )

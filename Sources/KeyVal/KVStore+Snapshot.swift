@@ -60,7 +60,7 @@ extension KVStore {
             Self.write(session.lastResult, to: &writer)
         }
         var bytes = writer.bytes
-        let checksum = CRC32C.checksum(bytes, count: bytes.count)
+        let checksum = CRC32C.checksum(bytes)
         for shift in stride(from: 0, to: 32, by: 8) {
             bytes.append(UInt8(truncatingIfNeeded: checksum >> shift))
         }
@@ -81,7 +81,7 @@ extension KVStore {
         }
         let bodyEnd = bytes.count - 4
         let stored = (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[bodyEnd + $1]) << (8 * $1) }
-        guard CRC32C.checksum(bytes, count: bodyEnd) == stored else { throw .checksumMismatch }
+        guard CRC32C.checksum(bytes[..<bodyEnd]) == stored else { throw .checksumMismatch }
 
         var reader = ByteReader(bytes, end: bodyEnd)
         for _ in 0..<header { _ = try reader.readByte() }

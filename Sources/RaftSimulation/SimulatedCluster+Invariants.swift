@@ -16,6 +16,8 @@ extension SimulatedCluster {
         let log = nodes[n].core!.log
         for (k, committed) in committedEntries.enumerated() where committed.knownCommittedIn < term {
             let index = LogIndex(UInt64(k + 1))
+            // Entries under the snapshot were checked when the snapshot was.
+            if index < log.snapshotIndex { continue }
             if log.term(at: index) != committed.term {
                 return fail(
                     "leader completeness: \(id) leads \(term) without \(index)@\(committed.term), committed by \(committed.knownCommittedIn)"
@@ -66,7 +68,7 @@ extension SimulatedCluster {
         if core.log.applied < nodes[n].lastAppliedSeen {
             return fail("\(id) applied index went back \(nodes[n].lastAppliedSeen) → \(core.log.applied)")
         }
-        var index = nodes[n].lastCommitSeen.next
+        var index = max(nodes[n].lastCommitSeen, core.log.snapshotIndex).next
         while index <= committed {
             let term = core.log.term(at: index)!
             let k = Int(index.value) - 1
@@ -76,6 +78,9 @@ extension SimulatedCluster {
                         "\(id) committed \(index)@\(term) but \(index)@\(committedEntries[k].term) was committed before"
                     )
                 }
+            } else if k > committedEntries.count {
+                return fail(
+                    "\(id) committed \(index) with nothing known committed at \(committedEntries.count + 1)")
             } else {
                 committedEntries.append((term, core.term))
                 checkLeadersHold(index: index, term: term, knownCommittedIn: core.term)
@@ -90,11 +95,37 @@ extension SimulatedCluster {
     /// than the one it was committed in.
     mutating func checkLeadersHold(index: LogIndex, term: Term, knownCommittedIn: Term) {
         for node in nodes {
-            guard let core = node.core, core.isLeader, core.term > knownCommittedIn else { continue }
+            guard let core = node.core, core.isLeader, core.term > knownCommittedIn,
+                index >= core.log.snapshotIndex
+            else { continue }
             if core.log.term(at: index) != term {
                 return fail(
                     "leader completeness: \(node.id) leads \(core.term) without committed \(index)@\(term)")
             }
+        }
+    }
+
+    /// A snapshot must hold exactly the state that applying the committed entries through its index gives.
+    mutating func verifySnapshot(_ snapshot: Snapshot, at n: Int) {
+        let index = Int(snapshot.metadata.index.value)
+        guard index <= appliedEntries.count else {
+            return fail(
+                "\(nodes[n].id) has a snapshot at \(index) but only \(appliedEntries.count) entries were ever applied"
+            )
+        }
+        if index > 0 && appliedEntries[index - 1].term != snapshot.metadata.term {
+            return fail(
+                "\(nodes[n].id): snapshot at \(index) says \(snapshot.metadata.term), the applied entry there is \(appliedEntries[index - 1])"
+            )
+        }
+        var expected: [String: String] = [:]
+        for entry in appliedEntries[..<index] where entry.kind == .command {
+            if let (key, value) = SimulatedCommand.decode(entry.data) { expected[key] = value }
+        }
+        if SimulatedCommand.restore(from: snapshot.data) != expected {
+            fail(
+                "\(nodes[n].id): snapshot at \(index) does not match the state of the entries applied through it"
+            )
         }
     }
 

@@ -12,7 +12,7 @@ extension SimulatedCluster {
         defer { scheduleNemesis() }
         let up = ids.filter { nodes[indexOf[$0]!].isUp }
         let down = ids.filter { !nodes[indexOf[$0]!].isUp }
-        switch Int.random(in: 0..<7, using: &random) {
+        switch Int.random(in: 0..<9, using: &random) {
         case 0:
             let isolated = ids.randomElement(using: &random)!
             partition([[isolated], ids.filter { $0 != isolated }])
@@ -29,6 +29,16 @@ extension SimulatedCluster {
             healNetwork()
         case 5:
             if let victim = up.randomElement(using: &random) { crash(victim) }
+        case 6:
+            // Leaders are where the interesting bugs hide (Figure 8 needs a chain of them to fail).
+            if let leader { crash(leader) }
+        case 7:
+            // Cut the leader off with a minority, so the majority moves on while it keeps its log.
+            if let leader {
+                let others = ids.filter { $0 != leader }.shuffled(using: &random)
+                let minority = Array(others.prefix((ids.count - 1) / 2))
+                partition([[leader] + minority, Array(others.dropFirst(minority.count))])
+            }
         default:
             if let revived = down.randomElement(using: &random) { restart(revived) }
         }

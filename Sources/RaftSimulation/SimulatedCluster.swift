@@ -135,6 +135,8 @@ public struct SimulatedCluster {
             clientWake(c)
         case .clientTimeout(let c, let sequence):
             clientTimeout(c, sequence: sequence)
+        case .compact(let n, let incarnation, let snapshot):
+            compact(n, incarnation: incarnation, through: snapshot)
         }
     }
 
@@ -147,14 +149,17 @@ public struct SimulatedCluster {
             preVote: options.preVote, checkQuorum: options.checkQuorum,
             maxAppendBytes: options.maxAppendBytes,
             maxInflightAppends: options.maxInflightAppends,
+            maxSnapshotChunkBytes: options.maxSnapshotChunkBytes,
             randomSeed: random.next(), testingFault: options.testingFault)
+        let (snapshot, log) = disk.recover()
         nodes[n].core = RaftCore(
             config: config, configuration: ClusterConfiguration(voters: ids), hardState: disk.hardState,
-            log: RaftLog(entries: disk.entries))
-        nodes[n].stateMachine = [:]
+            log: log, snapshot: snapshot)
+        nodes[n].stateMachine = snapshot.map { SimulatedCommand.restore(from: $0.data) } ?? [:]
         nodes[n].incarnation += 1
-        nodes[n].lastCommitSeen = .zero
-        nodes[n].lastAppliedSeen = .zero
+        nodes[n].lastCommitSeen = log.snapshotIndex
+        nodes[n].lastAppliedSeen = log.snapshotIndex
+        nodes[n].lastSnapshotIndex = log.snapshotIndex
     }
 
     /// Stops a node, losing everything that is not on its disk.
@@ -187,27 +192,68 @@ public struct SimulatedCluster {
             for event in ready.events { observe(event, at: n) }
             nodes[n].core!.advance(ready)
             checkProgress(of: n)
+            takeSnapshotIfDue(n)
         }
     }
 
+    /// Every `snapshotEvery` applied entries: save a snapshot durably now, and compact a little
+    /// later, so a crash can fall between the two as it can in the real shell.
+    mutating func takeSnapshotIfDue(_ n: Int) {
+        guard options.snapshotEvery > 0, failure == nil, let core = nodes[n].core else { return }
+        let applied = core.log.applied
+        guard applied.value >= nodes[n].lastSnapshotIndex.value + UInt64(options.snapshotEvery),
+            let metadata = core.snapshotMetadata(at: applied)
+        else { return }
+        let snapshot = Snapshot(
+            metadata: metadata, data: SimulatedCommand.snapshot(of: nodes[n].stateMachine))
+        verifySnapshot(snapshot, at: n)
+        nodes[n].disk.snapshot = snapshot
+        nodes[n].lastSnapshotIndex = applied
+        stats.snapshotsTaken += 1
+        trace.record(now, .note("\(nodes[n].id) saved snapshot at \(applied)"))
+        queue.schedule(
+            .compact(n, incarnation: nodes[n].incarnation, snapshot: applied),
+            at: now + Int64.random(in: 0...(options.tickInterval * 2), using: &random))
+    }
+
+    mutating func compact(_ n: Int, incarnation: Int, through snapshotIndex: LogIndex) {
+        guard nodes[n].isUp, nodes[n].incarnation == incarnation,
+            let snapshot = nodes[n].disk.snapshot, snapshot.metadata.index == snapshotIndex
+        else { return }
+        let keep = UInt64(options.snapshotKeepEntries)
+        let through = LogIndex(snapshotIndex.value > keep ? snapshotIndex.value - keep : 0)
+        nodes[n].core!.snapshotTaken(snapshot, compactingThrough: through)
+        // The core may have compacted further already (an installed snapshot); the disk follows it.
+        nodes[n].disk.compact(through: nodes[n].core!.log.snapshotIndex)
+        trace.record(now, .note("\(nodes[n].id) compacted through \(nodes[n].core!.log.snapshotIndex)"))
+        drain(n)
+    }
+
     mutating func persist(_ ready: Ready, at n: Int) {
+        if let snapshot = ready.snapshotToInstall { nodes[n].disk.install(snapshot) }
         if let hardState = ready.hardState { nodes[n].disk.hardState = hardState }
         guard let first = ready.entriesToAppend.first else { return }
         let core = nodes[n].core!
         for entry in ready.entriesToAppend {
             recordEntry(entry, previousTerm: core.log.term(at: entry.index.previous) ?? .zero, at: n)
         }
-        let position = Int(first.index.value) - 1
-        guard position <= nodes[n].disk.entries.count else {
-            return fail(
-                "\(nodes[n].id) asked to persist \(first.index) past the end of its disk (\(nodes[n].disk.entries.count))"
-            )
+        if !nodes[n].disk.write(ready.entriesToAppend) {
+            fail("\(nodes[n].id) asked to persist \(first.index), not contiguous with its disk")
         }
-        nodes[n].disk.entries.removeSubrange(position...)
-        nodes[n].disk.entries += ready.entriesToAppend
     }
 
     mutating func apply(_ ready: Ready, at n: Int) {
+        if let snapshot = ready.snapshotToInstall {
+            verifySnapshot(snapshot, at: n)
+            nodes[n].stateMachine = SimulatedCommand.restore(from: snapshot.data)
+            nodes[n].lastSnapshotIndex = snapshot.metadata.index
+            stats.snapshotsInstalled += 1
+            // Writes waiting on entries the snapshot replaced can no longer tell their outcome here.
+            for (index, waiter) in nodes[n].pendingWrites where index <= snapshot.metadata.index {
+                nodes[n].pendingWrites[index] = nil
+                abandon(client: waiter.client)
+            }
+        }
         for entry in ready.entriesToApply {
             recordApplied(entry, at: n)
             if entry.kind == .command, let (key, value) = SimulatedCommand.decode(entry.data) {
@@ -360,6 +406,7 @@ enum SimulationEvent {
     case nemesis
     case clientWake(Int)
     case clientTimeout(Int, sequence: UInt64)
+    case compact(Int, incarnation: Int, snapshot: LogIndex)
 }
 
 struct Link: Hashable {
@@ -376,6 +423,7 @@ struct EntryFingerprint: Equatable {
 /// Message kinds, for counting (budgets) and for the trace.
 public enum MessageKind: Int, CaseIterable, Sendable {
     case preVote, preVoteResponse, vote, voteResponse, append, appendResponse, heartbeat, heartbeatResponse
+    case snapshotChunk, snapshotResponse
 
     init(_ message: Message) {
         switch message {
@@ -385,6 +433,8 @@ public enum MessageKind: Int, CaseIterable, Sendable {
         case .appendEntriesResponse: self = .appendResponse
         case .heartbeat: self = .heartbeat
         case .heartbeatResponse: self = .heartbeatResponse
+        case .installSnapshot: self = .snapshotChunk
+        case .installSnapshotResponse: self = .snapshotResponse
         }
     }
 

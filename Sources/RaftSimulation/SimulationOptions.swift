@@ -15,6 +15,12 @@ public struct SimulationOptions: Sendable {
     public var heartbeatTicks = 1
     public var maxAppendBytes = 512
     public var maxInflightAppends = 4
+    /// A node snapshots its state machine after this many applied entries (0: never), then
+    /// compacts its log through that snapshot less `snapshotKeepEntries`.
+    public var snapshotEvery = 40
+    public var snapshotKeepEntries = 5
+    /// Small, so a snapshot travels in several chunks that can be lost, duplicated and reordered.
+    public var maxSnapshotChunkBytes = 8
     public var preVote = true
     public var checkQuorum = true
 
@@ -82,6 +88,8 @@ public struct SimulationStats: Sendable {
     public var elections = 0
     public var crashes = 0
     public var committedEntries = 0
+    public var snapshotsTaken = 0
+    public var snapshotsInstalled = 0
     public var operationsOK = 0
     public var operationsUnknown = 0
     public var operationsFailed = 0

@@ -32,6 +32,12 @@ struct RaftSim: ParsableCommand {
     )
     var fault: String?
 
+    @Option(help: "Snapshot every this many applied entries (0: never).")
+    var snapshotEvery = SimulationOptions(clusterSize: 3, seed: 0).snapshotEvery
+
+    @Option(help: "Lines of trace printed with a failure.")
+    var traceLength = 60
+
     @Option(help: "Stop after this many failing seeds.")
     var maxFailures = 1
 
@@ -54,15 +60,19 @@ struct RaftSim: ParsableCommand {
         for size in clusterSizes {
             let sizeStarted = clock.now
             var events = 0
+            var snapshotsInstalled = 0
             for seed in firstSeed..<(firstSeed + UInt64(seeds)) {
                 var options = SimulationOptions(clusterSize: size, seed: seed)
                 options.faultyTicks = faultyTicks
+                options.snapshotEvery = snapshotEvery
+                options.traceLength = traceLength
                 options.testingFault = testingFault
                 var cluster = SimulatedCluster(options: options)
                 total += 1
                 switch cluster.run() {
                 case .success(let stats):
                     events += stats.events
+                    snapshotsInstalled += stats.snapshotsInstalled
                 case .failure(let failure):
                     failures += 1
                     printNow(failure.description)
@@ -73,7 +83,7 @@ struct RaftSim: ParsableCommand {
             }
             let seconds = (clock.now - sizeStarted).seconds
             printNow(
-                "\(size) nodes: \(seeds) seeds in \(format(seconds)) s, \(format(Double(seeds) / seconds)) seeds/s, \(events) events"
+                "\(size) nodes: \(seeds) seeds in \(format(seconds)) s, \(format(Double(seeds) / seconds)) seeds/s, \(events) events, \(snapshotsInstalled) snapshots installed"
             )
         }
         finish(total: total, failures: failures, since: started)

@@ -76,12 +76,16 @@ struct SimulationSweepTests {
             totals.elections += stats.elections
             totals.operationsUnknown += stats.operationsUnknown
             totals.operationsOK += stats.operationsOK
+            totals.snapshotsTaken += stats.snapshotsTaken
+            totals.snapshotsInstalled += stats.snapshotsInstalled
         }
         #expect(totals.messagesDropped > 1000)
         #expect(totals.crashes >= 10)
         #expect(totals.elections >= 20)
         #expect(totals.operationsUnknown > 0)
         #expect(totals.operationsOK > 1000)
+        #expect(totals.snapshotsTaken > 50)
+        #expect(totals.snapshotsInstalled > 5)
     }
 
     @Test("harsher churn: a fifth of messages lost and frequent nemesis", arguments: [3, 5] as [Int])

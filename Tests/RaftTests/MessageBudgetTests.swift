@@ -11,6 +11,7 @@ struct MessageBudgetTests {
         var heartbeats = 0
         var heartbeatResponses = 0
         var votes = 0
+        var snapshots = 0
 
         init(_ envelopes: [Envelope]) {
             for envelope in envelopes {
@@ -20,6 +21,7 @@ struct MessageBudgetTests {
                 case .heartbeat: heartbeats += 1
                 case .heartbeatResponse: heartbeatResponses += 1
                 case .requestVote, .requestVoteResponse: votes += 1
+                case .installSnapshot, .installSnapshotResponse: snapshots += 1
                 }
             }
         }

@@ -19,18 +19,33 @@ public struct PersistedLog: Sendable, Equatable {
 ///
 /// Used from one task at a time (the node's loop), so implementations need no locking.
 /// Every mutating call is atomic and durable when it returns: after a crash at any moment, the
-/// store holds either all of a call's effect or none of it.
+/// store holds either all of a call's effect or none of it. A call refused with
+/// `.invalidArgument` has changed nothing; after any other failure the stored state is unknown
+/// (a failed sync may have lost pages), so implementations refuse every further call and the
+/// shell stops the node (`SQLiteLogStore` and `MemoryLogStore` follow the same rules).
 public protocol LogStore: AnyObject {
-    /// Reads everything durable. Called once, at start-up.
+    /// Reads everything durable. Called once, at start-up. The log is verified: it starts at
+    /// `compactedThrough + 1`, is contiguous and its terms never decrease; anything else is
+    /// `.corrupt`, never a silently shorter or empty log.
     func load() throws(StorageError) -> PersistedLog
 
     /// Writes one batch of work from the core in one transaction with one sync (group commit):
     /// the hard state if given, and `entries`, each replacing any stored entry at its index and
-    /// every entry after it (a conflicting suffix is truncated). `entries` are contiguous, and the
-    /// first one is at most one past the stored log's end.
+    /// every entry after it (a conflicting suffix is truncated). So the caller passes entries only
+    /// from the first new or conflicting index on: truncate only on conflict (Figure 2,
+    /// AppendEntries rule 3). A call with neither a hard state nor entries does nothing.
+    ///
+    /// Refused with `.invalidArgument`, writing nothing (not even the hard state), unless
+    /// `entries` are contiguous, the first one is after the compacted prefix and at most one
+    /// past the stored log's end (`compactedThrough` when the log is empty), and their terms
+    /// never decrease, starting from the stored entry before the first one (true of every Raft
+    /// log: a leader appends only entries of its own, newest, term).
     func persist(hardState: HardState?, entries: [Entry]) throws(StorageError)
 
-    /// Removes every entry through `index`, once a durable snapshot covers them.
+    /// Removes every entry through `index` and records `index` as `compactedThrough`, once a
+    /// durable snapshot covers them. An index at or below `compactedThrough` changes nothing
+    /// (compaction never goes back). An index past the log's end empties the log (a follower
+    /// that installed a snapshot newer than its log); the next entries then start at `index + 1`.
     func compact(through index: LogIndex) throws(StorageError)
 }
 

@@ -16,6 +16,8 @@ public struct RaftConfig: Sendable {
     public var maxAppendBytes: Int
     /// Unacknowledged AppendEntries allowed in flight to one follower.
     public var maxInflightAppends: Int
+    /// Bytes of snapshot data in one InstallSnapshot chunk.
+    public var maxSnapshotChunkBytes: Int
     /// Seeds the election-timeout jitter. Production passes a random value; tests a scenario seed.
     public var randomSeed: UInt64
     /// Deliberately breaks the algorithm, so tests can prove the simulation catches it. Never set in production.
@@ -24,11 +26,13 @@ public struct RaftConfig: Sendable {
     public init(
         id: NodeID, electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
         checkQuorum: Bool = true, maxAppendBytes: Int = 1 << 20, maxInflightAppends: Int = 64,
-        randomSeed: UInt64, testingFault: TestingFault? = nil
+        maxSnapshotChunkBytes: Int = 1 << 20, randomSeed: UInt64, testingFault: TestingFault? = nil
     ) {
         precondition(
             heartbeatTicks >= 1 && electionTicks > heartbeatTicks, "need 1 <= heartbeat < election ticks")
-        precondition(maxInflightAppends >= 1 && maxAppendBytes >= 1, "replication limits must be positive")
+        precondition(
+            maxInflightAppends >= 1 && maxAppendBytes >= 1 && maxSnapshotChunkBytes >= 1,
+            "replication limits must be positive")
         self.id = id
         self.electionTicks = electionTicks
         self.heartbeatTicks = heartbeatTicks
@@ -36,6 +40,7 @@ public struct RaftConfig: Sendable {
         self.checkQuorum = checkQuorum
         self.maxAppendBytes = maxAppendBytes
         self.maxInflightAppends = maxInflightAppends
+        self.maxSnapshotChunkBytes = maxSnapshotChunkBytes
         self.randomSeed = randomSeed
         self.testingFault = testingFault
     }
@@ -49,4 +54,6 @@ public enum TestingFault: String, Sendable, CaseIterable {
     case quorumOfOne
     /// Serve reads at once, without confirming leadership or waiting for the apply index (thesis §6.4).
     case readWithoutReadIndex
+    /// Append every snapshot chunk received, whatever its offset: a lost chunk corrupts the snapshot.
+    case ignoreSnapshotChunkOffsets
 }

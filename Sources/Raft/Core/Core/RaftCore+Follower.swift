@@ -54,4 +54,52 @@ extension RaftCore {
         log.commit(to: min(heartbeat.commit, log.lastIndex))
         send(to: leader, .heartbeatResponse(HeartbeatResponse(readContext: heartbeat.readContext)))
     }
+
+    /// One chunk of the leader's snapshot (§7, Figure 13). Chunks are taken only in order; any other
+    /// chunk is answered with the offset wanted, so the leader resends from there.
+    mutating func handleInstallSnapshot(_ chunk: InstallSnapshot, from leader: NodeID) {
+        let metadata = chunk.metadata
+        func reply(_ result: InstallSnapshotResponse.Result) {
+            send(
+                to: leader,
+                .installSnapshotResponse(
+                    InstallSnapshotResponse(snapshotIndex: metadata.index, result: result)))
+        }
+        // Pitfall 11: never go back. Everything the snapshot covers is already committed here.
+        guard metadata.index > log.committed else {
+            incomingSnapshot = nil
+            return reply(.installed(matchIndex: log.committed))
+        }
+        let continuesTransfer =
+            incomingSnapshot.map {
+                $0.metadata == metadata && $0.leader == leader && $0.totalBytes == chunk.totalBytes
+            } ?? false
+        if !continuesTransfer {
+            // A transfer belongs to one leader and one snapshot; anything else starts from byte 0.
+            guard chunk.offset == 0 else {
+                incomingSnapshot = nil
+                return reply(.receiving(nextOffset: 0))
+            }
+            incomingSnapshot = IncomingSnapshot(
+                metadata: metadata, leader: leader, totalBytes: chunk.totalBytes, data: [])
+        }
+        var incoming = incomingSnapshot!
+        guard
+            UInt64(incoming.data.count) == chunk.offset || config.testingFault == .ignoreSnapshotChunkOffsets
+        else {
+            return reply(.receiving(nextOffset: UInt64(incoming.data.count)))
+        }
+        incoming.data += chunk.chunk
+        guard UInt64(incoming.data.count) >= incoming.totalBytes else {
+            incomingSnapshot = incoming
+            return reply(.receiving(nextOffset: UInt64(incoming.data.count)))
+        }
+        incomingSnapshot = nil
+        let snapshot = Snapshot(metadata: metadata, data: incoming.data)
+        log.restore(index: metadata.index, term: metadata.term)
+        self.snapshot = snapshot
+        snapshotToInstall = snapshot
+        events.append(.receivedSnapshot(index: metadata.index))
+        reply(.installed(matchIndex: metadata.index))
+    }
 }

@@ -43,7 +43,7 @@ extension RaftCore {
             send(to: peer, .heartbeat(Heartbeat(commit: commit, readContext: readContext)))
         }
         withLeaderState { state in
-            for peer in state.progress.keys where state.progress[peer]!.inflightCount > 0 {
+            for peer in state.progress.keys where state.progress[peer]!.isAwaitingAcknowledgement {
                 state.progress[peer]!.heartbeatsWithoutAppendProgress += 1
             }
         }
@@ -57,6 +57,14 @@ extension RaftCore {
 
     mutating func sendAppends(to peer: NodeID) {
         guard case .leader(let state) = role, var progress = state.progress[peer] else { return }
+        // Entries the follower needs are compacted away: it gets the snapshot instead (§7).
+        if progress.next <= log.snapshotIndex, let snapshot {
+            if case .snapshot(let index, _, _) = progress.state, index == snapshot.metadata.index {
+            } else {
+                progress.state = .snapshot(index: snapshot.metadata.index, offset: 0, awaitingResponse: false)
+                events.append(.sendingSnapshot(to: peer, index: snapshot.metadata.index))
+            }
+        }
         switch progress.state {
         case .probe(let awaitingResponse):
             guard !awaitingResponse else { return }
@@ -69,8 +77,27 @@ extension RaftCore {
                 progress.next = last.next
             }
             progress.state = .replicate(inflight: inflight)
+        case .snapshot(let index, let offset, let awaitingResponse):
+            guard !awaitingResponse else { return }
+            guard let snapshot, snapshot.metadata.index == index else {
+                // A newer snapshot replaced the one being sent: start over with it.
+                progress.becomeProbe()
+                withLeaderState { $0.progress[peer] = progress }
+                return sendAppends(to: peer)
+            }
+            sendSnapshotChunk(snapshot, to: peer, offset: offset)
+            progress.state = .snapshot(index: index, offset: offset, awaitingResponse: true)
         }
         withLeaderState { $0.progress[peer] = progress }
+    }
+
+    mutating func sendSnapshotChunk(_ snapshot: Snapshot, to peer: NodeID, offset: UInt64) {
+        let start = Int(min(offset, UInt64(snapshot.data.count)))
+        let end = min(start + config.maxSnapshotChunkBytes, snapshot.data.count)
+        let chunk = InstallSnapshot(
+            metadata: snapshot.metadata, totalBytes: UInt64(snapshot.data.count), offset: UInt64(start),
+            chunk: Array(snapshot.data[start..<end]))
+        send(to: peer, .installSnapshot(chunk))
     }
 
     /// Sends one AppendEntries starting at `next` and returns the last index it carries.
@@ -114,6 +141,7 @@ extension RaftCore {
         switch progress.state {
         case .replicate: return rejectedIndex > progress.match
         case .probe: return rejectedIndex == progress.next.previous
+        case .snapshot: return false  // an answer to an append sent before the snapshot
         }
     }
 
@@ -130,6 +158,28 @@ extension RaftCore {
         return max(match.next, min(next, rejectedIndex))
     }
 
+    mutating func handleInstallSnapshotResponse(_ response: InstallSnapshotResponse, from peer: NodeID) {
+        guard case .leader(let state) = role, var progress = state.progress[peer] else { return }
+        progress.recentlyActive = true
+        switch response.result {
+        case .installed(let matchIndex):
+            if case .snapshot = progress.state, matchIndex >= progress.match {
+                events.append(.snapshotDelivered(to: peer, index: response.snapshotIndex))
+            }
+            _ = progress.acknowledge(through: matchIndex)
+            withLeaderState { $0.progress[peer] = progress }
+            commitIfQuorumReached()
+            return
+        case .receiving(let nextOffset):
+            guard case .snapshot(let index, _, _) = progress.state, index == response.snapshotIndex else {
+                return
+            }
+            progress.heartbeatsWithoutAppendProgress = 0
+            progress.state = .snapshot(index: index, offset: nextOffset, awaitingResponse: false)
+        }
+        withLeaderState { $0.progress[peer] = progress }
+    }
+
     mutating func handleHeartbeatResponse(_ response: HeartbeatResponse, from peer: NodeID) {
         guard case .leader = role else { return }
         withLeaderState { state in
@@ -142,6 +192,12 @@ extension RaftCore {
             case .replicate:
                 // Appends in flight but none acknowledged across two heartbeat rounds: one was lost.
                 if progress.heartbeatsWithoutAppendProgress >= 2 { progress.becomeProbe() }
+            case .snapshot(let index, let offset, true) where progress.heartbeatsWithoutAppendProgress >= 2:
+                // The chunk or its answer was lost: send it again.
+                progress.state = .snapshot(index: index, offset: offset, awaitingResponse: false)
+                progress.heartbeatsWithoutAppendProgress = 0
+            case .snapshot:
+                break
             }
             state.progress[peer] = progress
         }
@@ -163,9 +219,9 @@ extension RaftCore {
         if log.term(at: candidate) != term && config.testingFault != .commitEarlierTermByCounting {
             return false
         }
-        let hadCommittedInTerm = log.term(at: log.committed) == term
         log.commit(to: candidate)
-        if !hadCommittedInTerm && !reads.awaitingTermCommit.isEmpty {
+        // Gate 1 of ReadIndex: only a commit of this term's own entry makes the commit index current.
+        if !reads.awaitingTermCommit.isEmpty && log.term(at: log.committed) == term {
             let waiting = reads.awaitingTermCommit
             reads.awaitingTermCommit = []
             enqueueReads(waiting)

@@ -21,6 +21,12 @@ public struct RaftCore: Sendable {
     public internal(set) var log: RaftLog
     /// Linearizable reads in progress; confirmed ones survive a step-down (they were valid when confirmed).
     var reads = ReadIndexQueue()
+    /// The latest snapshot, taken here or installed from a leader; sent to followers that need it.
+    public internal(set) var snapshot: Snapshot?
+    /// A snapshot arriving from the leader in chunks.
+    public internal(set) var incomingSnapshot: IncomingSnapshot?
+    /// A received snapshot not yet handed out in a `Ready`.
+    var snapshotToInstall: Snapshot?
 
     /// Ticks since the last message from a live leader (follower), since the election began
     /// (candidates), or unused (leader).
@@ -37,11 +43,16 @@ public struct RaftCore: Sendable {
     var persistedHardState: HardState
     var readyInProgress = false
 
-    /// A node starting from what it had on disk (all of it empty for a new cluster).
+    /// A node starting from what it had on disk (all of it empty for a new cluster). `log` must
+    /// start right after `snapshot`, if there is one; the state machine is restored from it.
     public init(
         config: RaftConfig, configuration: ClusterConfiguration, hardState: HardState = HardState(),
-        log: RaftLog = RaftLog()
+        log: RaftLog = RaftLog(), snapshot: Snapshot? = nil
     ) {
+        precondition(
+            log.snapshotIndex == (snapshot?.metadata.index ?? .zero),
+            "log starts after \(log.snapshotIndex), snapshot is at \(snapshot?.metadata.index ?? .zero)")
+        self.snapshot = snapshot
         self.config = config
         self.configuration = configuration
         self.hardState = hardState
@@ -112,6 +123,11 @@ public struct RaftCore: Sendable {
             handleAppendEntriesResponse(response, from: envelope.from)
         case .heartbeatResponse(let response):
             handleHeartbeatResponse(response, from: envelope.from)
+        case .installSnapshot(let chunk):
+            guard acceptLeader(envelope.from) else { return }
+            handleInstallSnapshot(chunk, from: envelope.from)
+        case .installSnapshotResponse(let response):
+            handleInstallSnapshotResponse(response, from: envelope.from)
         }
     }
 
@@ -137,6 +153,31 @@ public struct RaftCore: Sendable {
             return
         }
         enqueueReads([id])
+    }
+
+    /// The driver durably saved `snapshot`, of the state machine after applying every entry through
+    /// `snapshot.metadata.index` (get its metadata from `snapshotMetadata(at:)`). The core keeps it
+    /// for followers that fall behind and forgets the log through `compactingThrough`: keeping some
+    /// entries after the snapshot lets a slightly lagging follower catch up from the log instead
+    /// (pitfall 11). The driver then compacts its log store through the same index.
+    public mutating func snapshotTaken(_ snapshot: Snapshot, compactingThrough: LogIndex) {
+        let index = snapshot.metadata.index
+        precondition(index <= log.applied, "\(id): snapshot at \(index) beyond applied \(log.applied)")
+        precondition(
+            compactingThrough <= index,
+            "\(id): compacting through \(compactingThrough) past snapshot \(index)")
+        guard index > (self.snapshot?.metadata.index ?? .zero) else { return }
+        precondition(
+            log.term(at: index) == snapshot.metadata.term,
+            "\(id): snapshot term \(snapshot.metadata.term) does not match the log at \(index)")
+        self.snapshot = snapshot
+        log.compact(through: compactingThrough)
+    }
+
+    /// The metadata a snapshot of the state machine at `index` (applied, not compacted) must carry.
+    public func snapshotMetadata(at index: LogIndex) -> SnapshotMetadata? {
+        guard index <= log.applied, let term = log.term(at: index) else { return nil }
+        return SnapshotMetadata(index: index, term: term, configuration: configuration)
     }
 
     /// The transport could not reach `peer`: stop pipelining to it and probe once it is back.
@@ -166,6 +207,7 @@ public struct RaftCore: Sendable {
 
         var ready = Ready()
         if hardState != persistedHardState { ready.hardState = hardState }
+        ready.snapshotToInstall = snapshotToInstall
         ready.entriesToAppend = Array(log.unstableEntries)
         ready.messages = outbox
         ready.entriesToApply = Array(log.entriesToApply)
@@ -177,6 +219,7 @@ public struct RaftCore: Sendable {
         outbox = []
         events = []
         failedReads = []
+        snapshotToInstall = nil
         readyInProgress = true
         return ready
     }
@@ -267,7 +310,10 @@ public struct RaftCore: Sendable {
         precondition(newTerm >= term, "\(id) term regressed \(term) → \(newTerm)")
         let previous = role
         let isNewTerm = newTerm > term
-        if isNewTerm { hardState = HardState(term: newTerm, vote: nil) }
+        if isNewTerm {
+            hardState = HardState(term: newTerm, vote: nil)
+            incomingSnapshot = nil  // its leader is gone
+        }
         role = .follower(leader: leader)
         if previous.name != .follower || isNewTerm {
             events.append(.becameFollower(term: newTerm, leader: leader))

@@ -8,6 +8,12 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
     case leaderChanged(term: Term, leader: NodeID)
     /// A leader that could not hear from a quorum within an election timeout stepped down.
     case lostQuorum(term: Term)
+    /// The leader started sending its snapshot to a follower that needs compacted entries.
+    case sendingSnapshot(to: NodeID, index: LogIndex)
+    /// A follower reported the snapshot installed.
+    case snapshotDelivered(to: NodeID, index: LogIndex)
+    /// This follower received a whole snapshot from the leader; it is in `Ready.snapshotToInstall`.
+    case receivedSnapshot(index: LogIndex)
 
     public var description: String {
         switch self {
@@ -18,6 +24,9 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
         case .becameLeader(let term): "leader in \(term)"
         case .leaderChanged(let term, let leader): "leader of \(term) is \(leader)"
         case .lostQuorum(let term): "lost contact with a quorum in \(term), stepping down"
+        case .sendingSnapshot(let peer, let index): "sending snapshot at \(index) to \(peer)"
+        case .snapshotDelivered(let peer, let index): "\(peer) installed snapshot at \(index)"
+        case .receivedSnapshot(let index): "received snapshot at \(index) from the leader"
         }
     }
 }

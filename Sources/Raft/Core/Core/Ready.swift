@@ -1,13 +1,17 @@
 /// A batch of work the core hands to its driver. Do it in this order:
-/// 1. durably write `hardState` and `entriesToAppend` (one sync for all, when `mustSync`);
-///    an appended entry replaces any stored entry at its index and every entry after it;
+/// 1. durably write `snapshotToInstall` if present (then drop stored entries it covers, and all of
+///    them unless the stored entry at its index has its term: Figure 13, rule 6), then `hardState`
+///    and `entriesToAppend` (one sync for all, when `mustSync`); an appended entry replaces any
+///    stored entry at its index and every entry after it;
 /// 2. only then send `messages` (a node must never speak of state it could forget in a crash);
-/// 3. apply `entriesToApply` to the state machine in order, then answer `readsToServe` from it
-///    and fail `readsFailed`;
+/// 3. restore the state machine from `snapshotToInstall` if present, apply `entriesToApply` in
+///    order, then answer `readsToServe` from it and fail `readsFailed`;
 /// 4. call `RaftCore.advance(_:)` with this value before asking for the next `Ready`.
 public struct Ready: Sendable, Equatable {
     public var hardState: HardState?
     public var entriesToAppend: [Entry] = []
+    /// A snapshot received from the leader, to store and restore the state machine from.
+    public var snapshotToInstall: Snapshot?
     public var messages: [Envelope] = []
     public var entriesToApply: [Entry] = []
     /// Linearizable reads that may now be answered from the state machine, once `entriesToApply`
@@ -20,10 +24,11 @@ public struct Ready: Sendable, Equatable {
 
     public init() {}
 
-    public var mustSync: Bool { hardState != nil || !entriesToAppend.isEmpty }
+    public var mustSync: Bool { hardState != nil || !entriesToAppend.isEmpty || snapshotToInstall != nil }
 
     var isEmpty: Bool {
-        hardState == nil && entriesToAppend.isEmpty && messages.isEmpty && entriesToApply.isEmpty
+        hardState == nil && entriesToAppend.isEmpty && snapshotToInstall == nil && messages.isEmpty
+            && entriesToApply.isEmpty
             && readsToServe.isEmpty && readsFailed.isEmpty && events.isEmpty
     }
 }

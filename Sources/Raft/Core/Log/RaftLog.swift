@@ -160,6 +160,35 @@ public struct RaftLog: Sendable {
         stableIndex = index
     }
 
+    /// Forgets the entries through `index`, which a durable snapshot now covers.
+    public mutating func compact(through index: LogIndex) {
+        guard index > snapshotIndex else { return }
+        precondition(
+            index <= applied && index <= stableIndex,
+            "compacting \(index) past applied \(applied) or stable \(stableIndex)")
+        snapshotTerm = term(at: index)!
+        entries.removeSubrange(...position(index))
+        snapshotIndex = index
+    }
+
+    /// Replaces the log's prefix with a snapshot received from the leader (Figure 13, rules 6-7):
+    /// if this log holds the snapshot's last entry, the entries after it stay; otherwise the whole
+    /// log is discarded. The snapshot counts as committed, applied and durable.
+    public mutating func restore(index: LogIndex, term: Term) {
+        precondition(index > committed, "restoring snapshot \(index) at or below commit \(committed)")
+        if self.term(at: index) == term {
+            entries.removeSubrange(...position(index))
+        } else {
+            entries = []
+            stableIndex = index
+        }
+        stableIndex = max(stableIndex, index)
+        snapshotIndex = index
+        snapshotTerm = term
+        committed = index
+        applied = index
+    }
+
     public mutating func commit(to index: LogIndex) {
         precondition(index <= lastIndex, "commit \(index) beyond last \(lastIndex)")
         if index > committed { committed = index }

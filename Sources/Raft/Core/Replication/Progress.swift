@@ -5,6 +5,9 @@ public struct Progress: Sendable, Equatable {
         case probe(awaitingResponse: Bool)
         /// Known match: appends are pipelined; `inflight` holds the last index of each unacknowledged one.
         case replicate(inflight: [LogIndex])
+        /// The follower needs entries that are compacted away: the snapshot at `index` is being sent,
+        /// the follower holds its first `offset` bytes, and a chunk is outstanding if `awaitingResponse`.
+        case snapshot(index: LogIndex, offset: UInt64, awaitingResponse: Bool)
     }
 
     /// Highest index known to be replicated on the follower.
@@ -36,6 +39,15 @@ public struct Progress: Sendable, Equatable {
         return 0
     }
 
+    /// Something sent to the follower is still unacknowledged.
+    public var isAwaitingAcknowledgement: Bool {
+        switch state {
+        case .probe: false
+        case .replicate(let inflight): !inflight.isEmpty
+        case .snapshot(_, _, let awaiting): awaiting
+        }
+    }
+
     /// Starts probing again from just after the known match.
     public mutating func becomeProbe() {
         state = .probe(awaitingResponse: false)
@@ -51,8 +63,8 @@ public struct Progress: Sendable, Equatable {
         let moved = index > match
         match = index
         switch state {
-        case .probe:
-            // The probe found where our logs agree: from here on, pipeline.
+        case .probe, .snapshot:
+            // The follower's log matches through `index`: from here on, pipeline.
             next = index.next
             state = .replicate(inflight: [])
         case .replicate(var inflight):

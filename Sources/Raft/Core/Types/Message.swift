@@ -7,6 +7,8 @@ public enum Message: Sendable, Equatable {
     case appendEntriesResponse(AppendEntriesResponse)
     case heartbeat(Heartbeat)
     case heartbeatResponse(HeartbeatResponse)
+    case installSnapshot(InstallSnapshot)
+    case installSnapshotResponse(InstallSnapshotResponse)
 }
 
 /// RequestVote RPC (§5.2), or its pre-vote form (thesis §9.6): a pre-vote asks "would you vote for
@@ -78,6 +80,44 @@ public struct HeartbeatResponse: Sendable, Equatable {
     public init(readContext: UInt64) { self.readContext = readContext }
 }
 
+/// One chunk of the leader's snapshot, for a follower that needs entries the leader has compacted
+/// away (Raft §7, Figure 13). Chunks go one at a time, in order; `offset` lets a lost chunk be
+/// sent again and a transfer resume where the follower's copy ends.
+public struct InstallSnapshot: Sendable, Equatable {
+    public var metadata: SnapshotMetadata
+    public var totalBytes: UInt64
+    public var offset: UInt64
+    public var chunk: [UInt8]
+
+    public init(metadata: SnapshotMetadata, totalBytes: UInt64, offset: UInt64, chunk: [UInt8]) {
+        self.metadata = metadata
+        self.totalBytes = totalBytes
+        self.offset = offset
+        self.chunk = chunk
+    }
+
+    public var isLast: Bool { offset + UInt64(chunk.count) == totalBytes }
+}
+
+public struct InstallSnapshotResponse: Sendable, Equatable {
+    public enum Result: Sendable, Equatable {
+        /// The follower holds the snapshot's first `nextOffset` bytes and wants the rest.
+        case receiving(nextOffset: UInt64)
+        /// The follower's log now matches the leader's through `matchIndex` (the snapshot was
+        /// installed, or it already had everything the snapshot covers).
+        case installed(matchIndex: LogIndex)
+    }
+
+    /// The snapshot this answers about.
+    public var snapshotIndex: LogIndex
+    public var result: Result
+
+    public init(snapshotIndex: LogIndex, result: Result) {
+        self.snapshotIndex = snapshotIndex
+        self.result = result
+    }
+}
+
 /// A message addressed from one node to another, stamped with the sender's term.
 public struct Envelope: Sendable, Equatable, CustomStringConvertible {
     public var from: NodeID
@@ -110,6 +150,14 @@ public struct Envelope: Sendable, Equatable, CustomStringConvertible {
             }
         case .heartbeat(let m): body = "heartbeat commit=\(m.commit) ctx=\(m.readContext)"
         case .heartbeatResponse(let m): body = "heartbeat ok ctx=\(m.readContext)"
+        case .installSnapshot(let m):
+            body =
+                "snapshot \(m.metadata.index)@\(m.metadata.term) bytes \(m.offset)+\(m.chunk.count)/\(m.totalBytes)"
+        case .installSnapshotResponse(let m):
+            switch m.result {
+            case .receiving(let next): body = "snapshot \(m.snapshotIndex) next=\(next)"
+            case .installed(let match): body = "snapshot \(m.snapshotIndex) installed match=\(match)"
+            }
         }
         return "\(from) \(term) \(body) → \(to)"
     }

@@ -1,0 +1,71 @@
+import Foundation
+import Raft
+import Testing
+
+/// Runs `body` with a fresh data directory under the system's temporary directory, removed
+/// afterwards.
+func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
+    var template = Array(
+        (NSTemporaryDirectory() as NSString).appendingPathComponent("snapshot-store-tests.XXXXXX").utf8CString
+    )
+    guard let created = mkdtemp(&template) else {
+        throw TestFailure("mkdtemp failed: \(String(cString: strerror(errno)))")
+    }
+    let path = String(cString: created)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A snapshot through `index` at `term` with `count` bytes of data that depend on the index.
+func snapshot(
+    _ index: UInt64, term: UInt64, count: Int = 16,
+    voters: [NodeID] = ["n1", "n2", "n3"]
+) -> StoredSnapshot {
+    StoredSnapshot(
+        metadata: SnapshotMetadata(
+            index: LogIndex(index), term: Term(term), configuration: ClusterConfiguration(voters: voters)),
+        data: (0..<count).map { UInt8(truncatingIfNeeded: UInt64($0) &* 31 &+ index) })
+}
+
+/// The names in `directory`, sorted.
+func fileNames(in directory: String) throws -> [String] {
+    try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+}
+
+func readFile(_ path: String) throws -> [UInt8] {
+    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+}
+
+/// The stored file's path for a snapshot through `index` at `term`.
+func path(in store: FileSnapshotStore, _ index: UInt64, term: UInt64) -> String {
+    store.directory + "/" + FileSnapshotStore.fileName(index: LogIndex(index), term: Term(term))
+}
+
+/// Expects `loadNewest()` to throw `.corrupt` naming `path`; returns the reason.
+@discardableResult
+func expectCorrupt(
+    _ store: FileSnapshotStore, path: String, _ context: @autoclosure () -> String = "",
+    sourceLocation: SourceLocation = #_sourceLocation
+) -> String? {
+    do throws(StorageError) {
+        let loaded = try store.loadNewest()
+        Issue.record(
+            "\(context()): expected .corrupt, loaded \(loaded.map { "\($0.metadata)" } ?? "nil")",
+            sourceLocation: sourceLocation)
+    } catch .corrupt(let reportedPath, let reason) {
+        #expect(reportedPath == path, "\(context()): \(reason)", sourceLocation: sourceLocation)
+        return reason
+    } catch {
+        Issue.record("\(context()): expected .corrupt, got \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
