@@ -47,6 +47,12 @@ public protocol LogStore: AnyObject {
     /// (compaction never goes back). An index past the log's end empties the log (a follower
     /// that installed a snapshot newer than its log); the next entries then start at `index + 1`.
     func compact(through index: LogIndex) throws(StorageError)
+
+    /// Records that a snapshot from the leader, whose last entry is `index` at `term`, replaced the
+    /// log's prefix (Raft Figure 13): if the stored entry at `index` has `term`, the entries after it
+    /// stay (rule 6); otherwise every entry goes (rule 7). Either way `compactedThrough` becomes
+    /// `index`, in one transaction. An index at or below `compactedThrough` changes nothing.
+    func installSnapshot(index: LogIndex, term: Term) throws(StorageError)
 }
 
 /// Why storage failed. The shell stops the node rather than run without durability.

@@ -61,6 +61,18 @@ public final class MemoryLogStore: LogStore {
         persisted.compactedThrough = index
     }
 
+    public func installSnapshot(index: LogIndex, term snapshotTerm: Term) throws(StorageError) {
+        if let damage { throw damage }
+        guard index > persisted.compactedThrough else { return }
+        try LogStoreRules.checkCompaction(through: index)
+        if term(at: index) == snapshotTerm {
+            try compact(through: index)
+        } else {
+            persisted.entries = []
+            persisted.compactedThrough = index
+        }
+    }
+
     /// The index of the last entry, or `compactedThrough` when the log is empty.
     private var lastIndex: LogIndex { persisted.entries.last?.index ?? persisted.compactedThrough }
 

@@ -152,6 +152,23 @@ public final class SQLiteLogStore: LogStore {
         lastIndex = max(lastIndex, index)
     }
 
+    public func installSnapshot(index: LogIndex, term snapshotTerm: Term) throws(StorageError) {
+        if let failure { throw failure }
+        guard index > compactedThrough else { return }
+        try LogStoreRules.checkCompaction(through: index)
+        var keepsSuffix = false
+        if index <= lastIndex { keepsSuffix = try term(at: index) == snapshotTerm }
+        try transaction("install a snapshot") { () throws(StorageError) in
+            let delete = keepsSuffix ? statements.deleteThrough : statements.deleteFrom
+            try delete.bind(keepsSuffix ? index.value : 0, at: 1)
+            try delete.run()
+            try statements.writeCompactedThrough.bind(index.value, at: 1)
+            try statements.writeCompactedThrough.run()
+        }
+        compactedThrough = index
+        lastIndex = keepsSuffix ? lastIndex : index
+    }
+
     // MARK: Reading and writing
 
     /// Runs `body` in one transaction. Any failure rolls back and poisons the store (see the type).

@@ -1,0 +1,20 @@
+/// Why a node could not answer a proposal or a read.
+public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Only the leader takes proposals and linearizable reads; `leaderHint` is the one it knows of.
+    case notLeader(leaderHint: NodeID?)
+    /// Another term's entry took the proposal's place in the log: it will never be applied.
+    case dropped
+    /// A read could not be confirmed (leadership lost while it waited).
+    case readFailed
+    /// The node is shutting down or has stopped.
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .notLeader(let hint): "not the leader (leader: \(hint?.description ?? "unknown"))"
+        case .dropped: "the proposal was replaced by another leader's entry"
+        case .readFailed: "leadership was lost before the read could be confirmed"
+        case .stopped: "the node has stopped"
+        }
+    }
+}

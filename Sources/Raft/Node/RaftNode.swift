@@ -1,0 +1,388 @@
+import Synchronization
+
+/// How the shell runs a core.
+public struct RaftNodeOptions: Sendable {
+    /// One core tick. Election and heartbeat timeouts are counted in ticks (`RaftConfig`).
+    public var tickInterval: Duration
+    /// Take a snapshot once this many entries were applied since the last one (0: never).
+    public var snapshotThreshold: Int
+    /// Entries kept in the log behind a snapshot, so a follower a little behind catches up from the
+    /// log rather than needing the whole snapshot (pitfall 11).
+    public var snapshotKeepEntries: Int
+
+    public init(
+        tickInterval: Duration = .milliseconds(50), snapshotThreshold: Int = 10_000,
+        snapshotKeepEntries: Int = 1_000
+    ) {
+        precondition(
+            tickInterval > .zero && snapshotThreshold >= 0 && snapshotKeepEntries >= 0, "bad node options")
+        self.tickInterval = tickInterval
+        self.snapshotThreshold = snapshotThreshold
+        self.snapshotKeepEntries = snapshotKeepEntries
+    }
+}
+
+/// What a node reports about itself.
+public struct RaftNodeStatus: Sendable, Equatable {
+    public var id: NodeID
+    public var role: RoleName
+    public var term: Term
+    public var leader: NodeID?
+    public var commitIndex: LogIndex
+    public var appliedIndex: LogIndex
+    public var lastIndex: LogIndex
+    public var snapshotIndex: LogIndex
+    /// On a leader: each follower's replication progress.
+    public var followers: [NodeID: Progress]
+    /// On a follower receiving a snapshot: bytes received of the total.
+    public var incomingSnapshot: (index: LogIndex, received: UInt64, total: UInt64)?
+
+    public static func == (lhs: RaftNodeStatus, rhs: RaftNodeStatus) -> Bool {
+        lhs.id == rhs.id && lhs.role == rhs.role && lhs.term == rhs.term && lhs.leader == rhs.leader
+            && lhs.commitIndex == rhs.commitIndex && lhs.appliedIndex == rhs.appliedIndex
+            && lhs.lastIndex == rhs.lastIndex && lhs.snapshotIndex == rhs.snapshotIndex
+            && lhs.followers == rhs.followers
+            && lhs.incomingSnapshot?.index == rhs.incomingSnapshot?.index
+            && lhs.incomingSnapshot?.received == rhs.incomingSnapshot?.received
+    }
+}
+
+/// Something the node did that an operator wants to hear about, beyond the core's own events.
+public enum NodeEvent: Sendable, Equatable {
+    case raft(RaftEvent)
+    case snapshotTaken(index: LogIndex, bytes: Int)
+    case snapshotInstalled(index: LogIndex, bytes: Int)
+    /// Storage failed: the node stops rather than run without durability.
+    case storageFailed(String)
+}
+
+/// The shell around a `RaftCore`: it owns the clock, the stores, the transport and the state
+/// machine, and makes no protocol decisions (docs/design.md).
+///
+/// One loop (`run()`) owns the core and the state machine. Entry points (`receive`, `propose`,
+/// reads) only enqueue; the loop takes everything queued at once, so a burst of proposals shares
+/// one `Ready`, one transaction and one sync (group commit), then for each `Ready` it persists,
+/// sends, applies and advances, in that order. Nothing inside a `Ready` awaits, so no other actor
+/// call can observe the core between persisting and advancing.
+public actor RaftNode<Machine: StateMachine> {
+    private var core: RaftCore
+    private let machine: Machine
+    private let logStore: any LogStore
+    private let snapshotStore: any SnapshotStore
+    private let transport: any RaftTransport
+    private let options: RaftNodeOptions
+    private let onEvent: @Sendable (NodeEvent) -> Void
+    private let inbox = Inbox()
+
+    private var proposals:
+        [LogIndex: (term: Term, continuation: CheckedContinuation<Result<Machine.Output, NodeError>, Never>)] =
+            [:]
+    private var reads: [ReadRequestID: PendingRead] = [:]
+    private var nextReadID: UInt64 = 1
+    private var lastSnapshotIndex: LogIndex
+    private var isStopped = false
+
+    public nonisolated let id: NodeID
+
+    /// Opens a node on its stores: loads the newest snapshot and the log after it and restores the
+    /// state machine. Throws `StorageError` (naming the file) if anything on disk is damaged.
+    public init(
+        config: RaftConfig, configuration: ClusterConfiguration, logStore: sending any LogStore,
+        snapshotStore: sending any SnapshotStore, stateMachine: sending Machine, transport: any RaftTransport,
+        options: RaftNodeOptions = RaftNodeOptions(),
+        onEvent: @escaping @Sendable (NodeEvent) -> Void = { _ in }
+    ) throws(StorageError) {
+        let recovered = try RecoveredState.load(logStore: logStore, snapshotStore: snapshotStore)
+        if let snapshot = recovered.snapshot {
+            do {
+                try stateMachine.restore(from: snapshot.data)
+            } catch {
+                throw .corrupt(
+                    path: "snapshot \(snapshot.metadata.index)",
+                    reason: "the state machine refused it: \(error)")
+            }
+        }
+        self.id = config.id
+        self.core = RaftCore(
+            config: config, configuration: recovered.snapshot?.metadata.configuration ?? configuration,
+            hardState: recovered.hardState, log: recovered.log, snapshot: recovered.snapshot)
+        self.machine = stateMachine
+        self.logStore = logStore
+        self.snapshotStore = snapshotStore
+        self.transport = transport
+        self.options = options
+        self.onEvent = onEvent
+        self.lastSnapshotIndex = recovered.log.snapshotIndex
+    }
+
+    // MARK: Entry points (enqueue only)
+
+    /// A message from a peer, from the transport.
+    public nonisolated func receive(_ envelope: Envelope) { inbox.push(.receive(envelope)) }
+
+    /// The transport lost its connection to `peer`.
+    public nonisolated func reportUnreachable(_ peer: NodeID) { inbox.push(.unreachable(peer)) }
+
+    /// Replicates `command` and returns the state machine's output once it is applied here.
+    /// Fails with `.notLeader` at once on a follower, or `.dropped` if a new leader replaced it;
+    /// a caller that stops waiting must treat the outcome as unknown (pitfall 16).
+    public nonisolated func propose(_ command: [UInt8]) async throws(NodeError) -> Machine.Output {
+        let result = await withCheckedContinuation { continuation in
+            inbox.push(.propose(command, continuation))
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the state machine once a linearizable read is safe (ReadIndex: the node is
+    /// the leader, confirmed by a quorum, and has applied everything committed when it was asked).
+    public nonisolated func linearizableRead<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T)
+        async throws(NodeError) -> T
+    {
+        let result: Result<T, NodeError> = await withCheckedContinuation { continuation in
+            inbox.push(
+                .read(
+                    PendingRead(
+                        serve: { machine in continuation.resume(returning: .success(body(machine))) },
+                        fail: { error in continuation.resume(returning: .failure(error)) })))
+        }
+        return try result.get()
+    }
+
+    /// Runs `body` on the local state machine as it is now, which may lag the leader.
+    public nonisolated func staleRead<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T)
+        async throws(NodeError) -> T
+    {
+        let result: Result<T, NodeError> = await withCheckedContinuation { continuation in
+            inbox.push(
+                .staleRead(
+                    PendingRead(
+                        serve: { machine in continuation.resume(returning: .success(body(machine))) },
+                        fail: { error in continuation.resume(returning: .failure(error)) })))
+        }
+        return try result.get()
+    }
+
+    public var status: RaftNodeStatus {
+        var followers: [NodeID: Progress] = [:]
+        for peer in core.configuration.voters where peer != id {
+            if let progress = core.progress(of: peer) { followers[peer] = progress }
+        }
+        return RaftNodeStatus(
+            id: id, role: core.role.name, term: core.term, leader: core.leader,
+            commitIndex: core.log.committed,
+            appliedIndex: core.log.applied, lastIndex: core.log.lastIndex,
+            snapshotIndex: core.log.snapshotIndex,
+            followers: followers,
+            incomingSnapshot: core.incomingSnapshot.map {
+                ($0.metadata.index, UInt64($0.data.count), $0.totalBytes)
+            })
+    }
+
+    // MARK: The loop
+
+    /// Runs the node until the task is cancelled or storage fails. Ticks come from `clock`.
+    public func run<C: Clock>(clock: C) async throws where C.Duration == Duration {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { [inbox, options] in
+                while !Task.isCancelled {
+                    try await clock.sleep(for: options.tickInterval)
+                    inbox.push(.tick)
+                }
+            }
+            defer { group.cancelAll() }
+            do {
+                for await _ in inbox.wakeups {
+                    try processInbox()
+                }
+            } catch {
+                stop(failing: .stopped)
+                throw error
+            }
+            stop(failing: .stopped)
+        }
+    }
+
+    public func run() async throws { try await run(clock: ContinuousClock()) }
+
+    /// Stops the loop; pending proposals and reads fail with `.stopped`.
+    public nonisolated func shutdown() { inbox.finish() }
+
+    private func processInbox() throws(StorageError) {
+        for input in inbox.takeAll() { handle(input) }
+        while let ready = core.takeReady() {
+            try process(ready)
+        }
+        try takeSnapshotIfDue()
+    }
+
+    private func handle(_ input: Input) {
+        switch input {
+        case .tick:
+            core.tick()
+        case .receive(let envelope):
+            core.step(envelope)
+        case .unreachable(let peer):
+            core.reportUnreachable(peer)
+        case .propose(let command, let continuation):
+            do throws(ProposalError) {
+                let index = try core.propose(command)
+                proposals[index] = (core.term, continuation)
+            } catch {
+                switch error {
+                case .notLeader(let hint):
+                    continuation.resume(returning: .failure(.notLeader(leaderHint: hint)))
+                }
+            }
+        case .read(let read):
+            let readID = ReadRequestID(nextReadID)
+            nextReadID += 1
+            do throws(ProposalError) {
+                try core.requestRead(readID)
+                reads[readID] = read
+            } catch {
+                switch error {
+                case .notLeader(let hint): read.fail(.notLeader(leaderHint: hint))
+                }
+            }
+        case .staleRead(let read):
+            read.serve(machine)
+        }
+    }
+
+    /// One `Ready`, in the order the core requires: durable first, then send, then apply.
+    private func process(_ ready: Ready) throws(StorageError) {
+        do {
+            if let snapshot = ready.snapshotToInstall {
+                try snapshotStore.save(StoredSnapshot(metadata: snapshot.metadata, data: snapshot.data))
+                try logStore.installSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term)
+            }
+            if ready.hardState != nil || !ready.entriesToAppend.isEmpty {
+                try logStore.persist(hardState: ready.hardState, entries: ready.entriesToAppend)
+            }
+        } catch {
+            onEvent(.storageFailed("\(error)"))
+            throw error
+        }
+        if !ready.messages.isEmpty { transport.send(ready.messages) }
+
+        if let snapshot = ready.snapshotToInstall {
+            do {
+                try machine.restore(from: snapshot.data)
+            } catch {
+                // The leader's snapshot passed its checksums in transit; a state machine that cannot
+                // read it cannot go on consistently.
+                preconditionFailure("\(id): state machine refused snapshot \(snapshot.metadata): \(error)")
+            }
+            lastSnapshotIndex = snapshot.metadata.index
+            for (index, waiter) in proposals where index <= snapshot.metadata.index {
+                // Replaced by the snapshot: whether it committed is unknown here; the leader knows.
+                proposals[index] = nil
+                waiter.continuation.resume(returning: .failure(.dropped))
+            }
+            onEvent(.snapshotInstalled(index: snapshot.metadata.index, bytes: snapshot.data.count))
+        }
+        for entry in ready.entriesToApply {
+            let output = machine.apply(entry)
+            if let waiter = proposals.removeValue(forKey: entry.index) {
+                waiter.continuation.resume(
+                    returning: waiter.term == entry.term ? .success(output) : .failure(.dropped))
+            }
+        }
+        for readID in ready.readsToServe { reads.removeValue(forKey: readID)?.serve(machine) }
+        for readID in ready.readsFailed { reads.removeValue(forKey: readID)?.fail(.readFailed) }
+        for event in ready.events { onEvent(.raft(event)) }
+        core.advance(ready)
+    }
+
+    /// Snapshots the state machine once enough was applied, then compacts the log behind it.
+    private func takeSnapshotIfDue() throws(StorageError) {
+        let applied = core.log.applied
+        guard options.snapshotThreshold > 0,
+            applied.value >= lastSnapshotIndex.value + UInt64(options.snapshotThreshold),
+            let metadata = core.snapshotMetadata(at: applied)
+        else { return }
+        let data = machine.snapshot()
+        try snapshotStore.save(StoredSnapshot(metadata: metadata, data: data))
+        let keep = UInt64(options.snapshotKeepEntries)
+        core.snapshotTaken(
+            Snapshot(metadata: metadata, data: data),
+            compactingThrough: LogIndex(applied.value > keep ? applied.value - keep : 0))
+        try logStore.compact(through: core.log.snapshotIndex)
+        lastSnapshotIndex = applied
+        onEvent(.snapshotTaken(index: applied, bytes: data.count))
+    }
+
+    private func stop(failing error: NodeError) {
+        guard !isStopped else { return }
+        isStopped = true
+        for (_, waiter) in proposals { waiter.continuation.resume(returning: .failure(error)) }
+        proposals = [:]
+        for (_, read) in reads { read.fail(error) }
+        reads = [:]
+        for input in inbox.takeAll() {
+            switch input {
+            case .propose(_, let continuation): continuation.resume(returning: .failure(error))
+            case .read(let read), .staleRead(let read): read.fail(error)
+            case .tick, .receive, .unreachable: break
+            }
+        }
+    }
+
+    // MARK: Inbox
+
+    struct PendingRead: Sendable {
+        var serve: @Sendable (Machine) -> Void
+        var fail: @Sendable (NodeError) -> Void
+    }
+
+    enum Input: Sendable {
+        case tick
+        case receive(Envelope)
+        case unreachable(NodeID)
+        case propose([UInt8], CheckedContinuation<Result<Machine.Output, NodeError>, Never>)
+        case read(PendingRead)
+        case staleRead(PendingRead)
+    }
+
+    /// Inputs queue here; the loop wakes once per burst and takes them all, which is what lets a
+    /// burst share one `Ready`.
+    final class Inbox: Sendable {
+        private let pending = Mutex<(inputs: [Input], isFinished: Bool)>(([], false))
+        let wakeups: AsyncStream<Void>
+        private let wake: AsyncStream<Void>.Continuation
+
+        init() {
+            (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        }
+
+        func push(_ input: Input) {
+            let accepted = pending.withLock { state in
+                guard !state.isFinished else { return false }
+                state.inputs.append(input)
+                return true
+            }
+            if accepted {
+                wake.yield()
+            } else {
+                // Answer right away rather than leave a caller waiting on a stopped node.
+                switch input {
+                case .propose(_, let continuation): continuation.resume(returning: .failure(.stopped))
+                case .read(let read), .staleRead(let read): read.fail(.stopped)
+                case .tick, .receive, .unreachable: break
+                }
+            }
+        }
+
+        func takeAll() -> [Input] {
+            pending.withLock { state in
+                defer { state.inputs = [] }
+                return state.inputs
+            }
+        }
+
+        func finish() {
+            pending.withLock { $0.isFinished = true }
+            wake.finish()
+        }
+    }
+}

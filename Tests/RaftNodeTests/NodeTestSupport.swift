@@ -1,0 +1,99 @@
+import Foundation
+import Raft
+import Synchronization
+import Testing
+
+/// A state machine for node tests: a list of applied commands (as strings), answering each
+/// proposal with the list's length after it.
+final class ListMachine: StateMachine {
+    private(set) var items: [String] = []
+
+    func apply(_ entry: Entry) -> Int {
+        if entry.kind == .command { items.append(String(decoding: entry.data, as: UTF8.self)) }
+        return items.count
+    }
+
+    func snapshot() -> [UInt8] { Array(items.joined(separator: "\n").utf8) }
+
+    func restore(from snapshot: [UInt8]) throws {
+        items =
+            snapshot.isEmpty
+            ? []
+            : String(decoding: snapshot, as: UTF8.self).split(
+                separator: "\n", omittingEmptySubsequences: false
+            ).map(String.init)
+    }
+}
+
+/// Delivers envelopes between nodes in this process, and can cut nodes off.
+final class LocalNetwork: Sendable {
+    private let nodes = Mutex<[NodeID: @Sendable (Envelope) -> Void]>([:])
+    private let isolated = Mutex<Set<NodeID>>([])
+
+    func attach(_ id: NodeID, _ deliver: @escaping @Sendable (Envelope) -> Void) {
+        nodes.withLock { $0[id] = deliver }
+    }
+    func detach(_ id: NodeID) { nodes.withLock { $0[id] = nil } }
+    func isolate(_ id: NodeID) { isolated.withLock { _ = $0.insert(id) } }
+    func heal() { isolated.withLock { $0 = [] } }
+
+    func transport() -> some RaftTransport { Transport(network: self) }
+
+    struct Transport: RaftTransport {
+        let network: LocalNetwork
+        func send(_ envelopes: [Envelope]) {
+            let cut = network.isolated.withLock { $0 }
+            for envelope in envelopes where !cut.contains(envelope.from) && !cut.contains(envelope.to) {
+                network.nodes.withLock { $0[envelope.to] }?(envelope)
+            }
+        }
+    }
+}
+
+/// A log store that counts its writes, around the in-memory one.
+final class CountingLogStore: LogStore {
+    let inner: MemoryLogStore
+    private(set) var persistCalls = 0
+
+    init(_ inner: MemoryLogStore = MemoryLogStore()) { self.inner = inner }
+    func load() throws(StorageError) -> PersistedLog { try inner.load() }
+    func persist(hardState: HardState?, entries: [Entry]) throws(StorageError) {
+        persistCalls += 1
+        try inner.persist(hardState: hardState, entries: entries)
+    }
+    func compact(through index: LogIndex) throws(StorageError) { try inner.compact(through: index) }
+    func installSnapshot(index: LogIndex, term: Term) throws(StorageError) {
+        try inner.installSnapshot(index: index, term: term)
+    }
+}
+
+/// A snapshot store in memory.
+final class MemorySnapshotStore: SnapshotStore {
+    var newest: StoredSnapshot?
+    func save(_ snapshot: StoredSnapshot) throws(StorageError) { newest = snapshot }
+    func loadNewest() throws(StorageError) -> StoredSnapshot? { newest }
+}
+
+func temporaryDirectory() throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "keyval-node-\(UUID().uuidString)"
+    ).path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+func config(_ id: NodeID, seed: UInt64) -> RaftConfig {
+    RaftConfig(id: id, electionTicks: 10, heartbeatTicks: 1, randomSeed: seed)
+}
+
+let fastTicks = RaftNodeOptions(tickInterval: .milliseconds(5), snapshotThreshold: 0)
+
+/// Polls `condition` every 10 ms until it holds or `seconds` pass.
+func eventually(within seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return await condition()
+}
