@@ -86,7 +86,8 @@ func config(_ id: NodeID, seed: UInt64) -> RaftConfig {
     RaftConfig(id: id, electionTicks: 10, heartbeatTicks: 1, randomSeed: seed)
 }
 
-let fastTicks = RaftNodeOptions(tickInterval: .milliseconds(5), snapshotThreshold: 0)
+let fastTicks = RaftNodeOptions(
+    tickInterval: .milliseconds(5), snapshotThreshold: 0, snapshotThresholdBytes: 0)
 
 /// Polls `condition` every 10 ms until it holds or `seconds` pass.
 func eventually(within seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {

@@ -269,3 +269,53 @@ struct RecoveryTests {
         #expect(disagreeing.log.snapshotIndex == LogIndex(7))
     }
 }
+
+@Suite("Data directory")
+struct DataDirectoryTests {
+    @Test("a missing raft.db beside snapshots is refused: the term and vote are gone")
+    func missingDatabaseRefused() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let opened = try DataDirectory.open(directory)
+            let metadata = SnapshotMetadata(
+                index: LogIndex(3), term: Term(1), configuration: ClusterConfiguration(voters: ["n1"]))
+            try opened.snapshotStore.save(StoredSnapshot(metadata: metadata, data: []))
+        }
+        try FileManager.default.removeItem(atPath: "\(directory)/raft.db")
+        #expect {
+            _ = try DataDirectory.open(directory)
+        } throws: { error in
+            "\(error)".contains("raft.db") && "\(error)".contains("missing")
+        }
+    }
+
+    @Test("a fresh data directory opens, and opens again")
+    func freshDirectoryOpens() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do { _ = try DataDirectory.open(directory) }
+        let reopened = try DataDirectory.open(directory)
+        #expect(try reopened.logStore.load() == PersistedLog())
+    }
+}
+
+@Suite("Snapshot thresholds")
+struct SnapshotThresholdTests {
+    @Test("a byte threshold takes snapshots even when the entry threshold is never reached")
+    func byteThreshold() async throws {
+        let options = RaftNodeOptions(
+            tickInterval: .milliseconds(5), snapshotThreshold: 1_000_000, snapshotThresholdBytes: 4_000,
+            snapshotKeepEntries: 0)
+        let cluster = InProcessCluster(size: 1, options: options)
+        let member = cluster.members[0]
+        try cluster.start(member, seed: 1)
+        _ = try await cluster.awaitLeader()
+        let big = String(repeating: "x", count: 500)
+        for k in 0..<20 { _ = try await member.node!.propose(Array("\(k)\(big)".utf8)) }
+        let status = await member.node!.status
+        #expect(status.snapshotIndex > .zero, "10 KB of entries took no snapshot")
+        #expect(status.lastIndex.value - status.snapshotIndex.value < 10, "the log was not bounded by bytes")
+        await cluster.stopAll()
+    }
+}

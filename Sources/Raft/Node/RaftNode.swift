@@ -4,20 +4,26 @@ import Synchronization
 public struct RaftNodeOptions: Sendable {
     /// One core tick. Election and heartbeat timeouts are counted in ticks (`RaftConfig`).
     public var tickInterval: Duration
-    /// Take a snapshot once this many entries were applied since the last one (0: never).
+    /// Take a snapshot once this many entries were applied since the last one (0: never)...
     public var snapshotThreshold: Int
+    /// ...or once this many bytes of entries were (0: no byte limit), whichever comes first, so
+    /// the log's memory stays bounded however large the commands are.
+    public var snapshotThresholdBytes: Int
     /// Entries kept in the log behind a snapshot, so a follower a little behind catches up from the
     /// log rather than needing the whole snapshot (pitfall 11).
     public var snapshotKeepEntries: Int
 
     public init(
         tickInterval: Duration = .milliseconds(50), snapshotThreshold: Int = 10_000,
-        snapshotKeepEntries: Int = 1_000
+        snapshotThresholdBytes: Int = 64 << 20, snapshotKeepEntries: Int = 1_000
     ) {
         precondition(
-            tickInterval > .zero && snapshotThreshold >= 0 && snapshotKeepEntries >= 0, "bad node options")
+            tickInterval > .zero && snapshotThreshold >= 0 && snapshotThresholdBytes >= 0
+                && snapshotKeepEntries >= 0,
+            "bad node options")
         self.tickInterval = tickInterval
         self.snapshotThreshold = snapshotThreshold
+        self.snapshotThresholdBytes = snapshotThresholdBytes
         self.snapshotKeepEntries = snapshotKeepEntries
     }
 }
@@ -80,6 +86,8 @@ public actor RaftNode<Machine: StateMachine> {
     private var reads: [ReadRequestID: PendingRead] = [:]
     private var nextReadID: UInt64 = 1
     private var lastSnapshotIndex: LogIndex
+    /// Bytes of entries applied since the last snapshot.
+    private var bytesSinceSnapshot = 0
     private var isStopped = false
 
     public nonisolated let id: NodeID
@@ -274,6 +282,7 @@ public actor RaftNode<Machine: StateMachine> {
                 preconditionFailure("\(id): state machine refused snapshot \(snapshot.metadata): \(error)")
             }
             lastSnapshotIndex = snapshot.metadata.index
+            bytesSinceSnapshot = 0
             for (index, waiter) in proposals where index <= snapshot.metadata.index {
                 // Replaced by the snapshot: whether it committed is unknown here; the leader knows.
                 proposals[index] = nil
@@ -282,6 +291,7 @@ public actor RaftNode<Machine: StateMachine> {
             onEvent(.snapshotInstalled(index: snapshot.metadata.index, bytes: snapshot.data.count))
         }
         for entry in ready.entriesToApply {
+            bytesSinceSnapshot += entry.byteSize
             let output = machine.apply(entry)
             if let waiter = proposals.removeValue(forKey: entry.index) {
                 waiter.continuation.resume(
@@ -297,8 +307,12 @@ public actor RaftNode<Machine: StateMachine> {
     /// Snapshots the state machine once enough was applied, then compacts the log behind it.
     private func takeSnapshotIfDue() throws(StorageError) {
         let applied = core.log.applied
-        guard options.snapshotThreshold > 0,
-            applied.value >= lastSnapshotIndex.value + UInt64(options.snapshotThreshold),
+        let enoughEntries =
+            options.snapshotThreshold > 0
+            && applied.value >= lastSnapshotIndex.value + UInt64(options.snapshotThreshold)
+        let enoughBytes =
+            options.snapshotThresholdBytes > 0 && bytesSinceSnapshot >= options.snapshotThresholdBytes
+        guard applied > lastSnapshotIndex, enoughEntries || enoughBytes,
             let metadata = core.snapshotMetadata(at: applied)
         else { return }
         let data = machine.snapshot()
@@ -309,6 +323,7 @@ public actor RaftNode<Machine: StateMachine> {
             compactingThrough: LogIndex(applied.value > keep ? applied.value - keep : 0))
         try logStore.compact(through: core.log.snapshotIndex)
         lastSnapshotIndex = applied
+        bytesSinceSnapshot = 0
         onEvent(.snapshotTaken(index: applied, bytes: data.count))
     }
 
