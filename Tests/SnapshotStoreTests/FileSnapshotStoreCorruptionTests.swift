@@ -30,8 +30,9 @@ struct FileSnapshotStoreCorruptionTests {
     @Test("the small snapshot's file is laid out as documented")
     func layout() throws {
         try Self.withSavedSnapshot(snapshot(7, term: 2, count: 16)) { _, _, bytes in
-            // Configuration: count + three 2-byte names, each with a 4-byte length.
-            #expect(Self.headerCount(bytes) == 30 + (4 + 3 * 6) + 12)
+            // Configuration: encoding version, count, and three voters, each a flags byte and
+            // three u16-prefixed fields: a 2-byte name and two empty addresses.
+            #expect(Self.headerCount(bytes) == 30 + (1 + 4 + 3 * (1 + 4 + 2 + 2)) + 12)
             #expect(bytes.count == Self.headerCount(bytes) + 16 + 4)
             #expect(Array(bytes[0..<8]) == Array("KVSNAP\0\0".utf8))
             #expect(Array(bytes[8..<18]) == [1, 0, 7, 0, 0, 0, 0, 0, 0, 0])

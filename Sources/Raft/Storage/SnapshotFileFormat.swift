@@ -3,8 +3,7 @@
 enum SnapshotFileFormat {
     static let magic: [UInt8] = Array("KVSNAP\0\0".utf8)
     /// The only version this build reads and writes.
-    // A later version (learners, per-member addresses) goes in the configuration block; readers
-    // then decode the block by the file's version, so version-1 files stay readable.
+    // The configuration block carries its own encoding version (see `ClusterConfiguration`).
     static let version: UInt16 = 1
     /// Magic, version, index, term and the configuration block's length: the bytes to read
     /// before the header's full size is known.
@@ -91,44 +90,22 @@ enum SnapshotFileFormat {
 
     // MARK: Configuration block
 
-    /// Version 1: u32 voter count, then each voter in sorted order as a u32 UTF-8 length and
-    /// the name's bytes.
+    /// The configuration in its one binary form (`ClusterConfiguration.encoded()`): members with
+    /// their addresses and voter flags.
     static func encodeConfiguration(_ configuration: ClusterConfiguration) -> [UInt8] {
-        var bytes: [UInt8] = []
-        append(UInt32(configuration.voters.count), to: &bytes)
-        for voter in configuration.voters {
-            let name = Array(voter.name.utf8)
-            precondition(name.count <= UInt32.max, "node name of \(name.count) bytes")
-            append(UInt32(name.count), to: &bytes)
-            bytes += name
-        }
-        return bytes
+        configuration.encoded()
     }
 
-    /// Decodes a configuration block, which must be used exactly: trailing bytes, invalid UTF-8
-    /// and duplicate voters can only come from a broken writer.
+    /// Decodes a configuration block, which must be used exactly: anything else can only come
+    /// from a broken writer or a damaged file.
     static func decodeConfiguration(_ bytes: ArraySlice<UInt8>, path: String) throws(StorageError)
         -> ClusterConfiguration
     {
-        func damaged(_ reason: String) -> StorageError {
-            .corrupt(path: path, reason: "configuration: \(reason)")
+        do {
+            return try ClusterConfiguration(decoding: bytes)
+        } catch {
+            throw .corrupt(path: path, reason: "configuration: \(error)")
         }
-        var reader = Reader(bytes)
-        guard let count = reader.read(UInt32.self) else { throw damaged("missing voter count") }
-        var voters: [NodeID] = []
-        for position in 0..<Int(count) {
-            guard let length = reader.read(UInt32.self), let name = reader.read(count: Int(length)) else {
-                throw damaged("voter \(position + 1) of \(count) runs past the block")
-            }
-            guard let string = String(validating: name, as: UTF8.self) else {
-                throw damaged("voter \(position + 1) of \(count) is not valid UTF-8")
-            }
-            voters.append(NodeID(string))
-        }
-        guard reader.remaining == 0 else { throw damaged("\(reader.remaining) unexpected trailing bytes") }
-        let configuration = ClusterConfiguration(voters: voters)
-        guard configuration.voters.count == voters.count else { throw damaged("a voter is listed twice") }
-        return configuration
     }
 
     // MARK: File names
