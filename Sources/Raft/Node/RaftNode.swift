@@ -100,6 +100,22 @@ public actor RaftNode<Machine: StateMachine> {
         options: RaftNodeOptions = RaftNodeOptions(),
         onEvent: @escaping @Sendable (NodeEvent) -> Void = { _ in }
     ) throws(StorageError) {
+        try self.init(
+            config: config, configuration: configuration,
+            storage: NodeStorage(logStore: logStore, snapshotStore: snapshotStore),
+            stateMachine: stateMachine,
+            transport: transport, options: options, onEvent: onEvent)
+    }
+
+    /// Opens a node on a data directory's stores (`DataDirectory.open`).
+    public init(
+        config: RaftConfig, configuration: ClusterConfiguration, storage: sending NodeStorage,
+        stateMachine: sending Machine, transport: any RaftTransport,
+        options: RaftNodeOptions = RaftNodeOptions(),
+        onEvent: @escaping @Sendable (NodeEvent) -> Void = { _ in }
+    ) throws(StorageError) {
+        let logStore = storage.logStore
+        let snapshotStore = storage.snapshotStore
         let recovered = try RecoveredState.load(logStore: logStore, snapshotStore: snapshotStore)
         if let snapshot = recovered.snapshot {
             do {

@@ -9,12 +9,9 @@
 /// Opening it checks that the two belong together before either is trusted: a missing `raft.db`
 /// beside snapshots means the node's term and vote are gone, and starting with a fresh database
 /// could let it vote twice in one term (pitfall 4), so that is refused like any damaged file.
-public struct DataDirectory {
-    public let path: String
-    public let logStore: SQLiteLogStore
-    public let snapshotStore: FileSnapshotStore
-
-    public static func open(_ path: String) throws(StorageError) -> DataDirectory {
+public enum DataDirectory {
+    /// Opens the directory's stores, ready to hand to a `RaftNode`.
+    public static func open(_ path: String) throws(StorageError) -> NodeStorage {
         try SnapshotFileIO.requireDirectory(path)
         let database = path + "/" + SQLiteLogStore.fileName
         let snapshots = path + "/" + FileSnapshotStore.directoryName
@@ -28,8 +25,19 @@ public struct DataDirectory {
                 )
             }
         }
-        return DataDirectory(
-            path: path, logStore: try SQLiteLogStore(directory: path),
+        return NodeStorage(
+            logStore: try SQLiteLogStore(directory: path),
             snapshotStore: try FileSnapshotStore(directory: path))
+    }
+}
+
+/// A node's two stores, handed to a `RaftNode` as one value (the node's loop then owns both).
+public struct NodeStorage {
+    public var logStore: any LogStore
+    public var snapshotStore: any SnapshotStore
+
+    public init(logStore: any LogStore, snapshotStore: any SnapshotStore) {
+        self.logStore = logStore
+        self.snapshotStore = snapshotStore
     }
 }
