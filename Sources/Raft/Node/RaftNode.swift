@@ -162,26 +162,24 @@ public actor RaftNode<Machine: StateMachine> {
     public nonisolated func linearizableRead<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T)
         async throws(NodeError) -> T
     {
-        let result: Result<T, NodeError> = await withCheckedContinuation { continuation in
-            inbox.push(
-                .read(
-                    PendingRead(
-                        serve: { machine in continuation.resume(returning: .success(body(machine))) },
-                        fail: { error in continuation.resume(returning: .failure(error)) })))
-        }
-        return try result.get()
+        try await read(body, input: Input.read)
     }
 
     /// Runs `body` on the local state machine as it is now, which may lag the leader.
     public nonisolated func staleRead<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T)
         async throws(NodeError) -> T
     {
+        try await read(body, input: Input.staleRead)
+    }
+
+    private nonisolated func read<T: Sendable>(
+        _ body: @escaping @Sendable (Machine) -> T, input: (PendingRead) -> Input
+    ) async throws(NodeError) -> T {
         let result: Result<T, NodeError> = await withCheckedContinuation { continuation in
-            inbox.push(
-                .staleRead(
-                    PendingRead(
-                        serve: { machine in continuation.resume(returning: .success(body(machine))) },
-                        fail: { error in continuation.resume(returning: .failure(error)) })))
+            let read = PendingRead(
+                serve: { machine in continuation.resume(returning: .success(body(machine))) },
+                fail: { error in continuation.resume(returning: .failure(error)) })
+            inbox.push(input(read))
         }
         return try result.get()
     }

@@ -62,6 +62,7 @@ extension RaftCore {
             if case .snapshot(let index, _, _) = progress.state, index == snapshot.metadata.index {
             } else {
                 progress.state = .snapshot(index: snapshot.metadata.index, offset: 0, awaitingResponse: false)
+                progress.heartbeatsWithoutAppendProgress = 0
                 events.append(.sendingSnapshot(to: peer, index: snapshot.metadata.index))
             }
         }
@@ -120,7 +121,11 @@ extension RaftCore {
         progress.recentlyActive = true
         switch response.result {
         case .accepted(let matchIndex):
-            if progress.acknowledge(through: matchIndex) {
+            if case .snapshot = progress.state, matchIndex <= log.snapshotIndex {
+                // A late answer to an append sent before the transfer: the follower still needs the
+                // snapshot, so note the match and let the transfer go on rather than restart it.
+                progress.match = max(progress.match, matchIndex)
+            } else if progress.acknowledge(through: matchIndex) {
                 withLeaderState { $0.progress[peer] = progress }
                 commitIfQuorumReached()
             }

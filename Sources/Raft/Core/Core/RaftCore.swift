@@ -232,7 +232,8 @@ public struct RaftCore: Sendable {
         if let last = ready.entriesToAppend.last {
             log.markStable(through: last.index, term: last.term)
         }
-        if let last = ready.entriesToApply.last {
+        // A snapshot installed since this Ready was taken may already cover what it applied.
+        if let last = ready.entriesToApply.last, last.index > log.applied {
             log.markApplied(through: last.index)
         }
         // The leader counts its own log only once it is durable (thesis §10.2.1).
