@@ -44,14 +44,17 @@ let package = Package(
         ),
         // The crash-torture child that RaftStorageTests runs and SIGKILLs.
         .executableTarget(name: "storage-torture", dependencies: ["Raft"]),
+        // The node crash-torture child that RaftNodeTests runs and SIGKILLs.
+        .executableTarget(name: "node-torture", dependencies: ["Raft"]),
         .executableTarget(
             name: "keyval-storage-bench",
             dependencies: [
-                "Raft", "CSQLite",
+                "Raft", "CSQLite", "KeyVal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RaftNodeTests", dependencies: ["Raft"]),
+        // Depends on node-torture so that building the tests builds the child they spawn.
+        .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture"]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),

@@ -10,7 +10,7 @@ struct StorageBench: ParsableCommand {
     /// Every section, in the order `keyval-storage-bench` runs them by default. A new measurement
     /// (say, writing and restoring a snapshot of 1M keys) is one more type conforming to
     /// `BenchSection`, added here.
-    static let sections: [any BenchSection] = [FsyncSection(), LogAppendSection()]
+    static let sections: [any BenchSection] = [FsyncSection(), LogAppendSection(), SnapshotSection()]
 
     static let configuration = CommandConfiguration(
         commandName: "keyval-storage-bench",
