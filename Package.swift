@@ -18,13 +18,22 @@ let package = Package(
         .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2")
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         .target(name: "RaftCore", path: "Sources/Raft/Core"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
-            name: "Raft", dependencies: ["RaftCore", "CSQLite"], path: "Sources/Raft", exclude: ["Core"]),
+            name: "Raft",
+            dependencies: [
+                "RaftCore", "CSQLite",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Raft", exclude: ["Core"]),
         .target(name: "KeyVal", dependencies: ["Raft"]),
         .executableTarget(
             name: "keyvald",
@@ -60,6 +69,15 @@ let package = Package(
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
         .testTarget(name: "SnapshotStoreTests", dependencies: ["Raft"]),
+        .testTarget(
+            name: "RaftTransportTests",
+            dependencies: [
+                "Raft",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Depends on storage-torture so that building the tests builds the child they spawn.
         .testTarget(name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture"]),
     ],

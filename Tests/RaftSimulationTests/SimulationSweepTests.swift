@@ -32,76 +32,59 @@ struct SimulationSweepTests {
     }
 
     @Test("safety, liveness and linearizability hold on every seed", arguments: sweepCases)
-    func sweep(_ sweep: SweepCase) {
-        var operations = 0
-        for seed in sweep.seeds {
-            var cluster = SimulatedCluster(options: SimulationOptions(clusterSize: sweep.size, seed: seed))
-            switch cluster.run() {
-            case .success(let stats):
-                operations += stats.operationsOK
-                if Self.replayCase != nil { print(cluster.recentTrace.joined(separator: "\n")) }
-            case .failure(let failure):
-                Issue.record("\(failure)")
-                return
+    func sweep(_ sweep: SweepCase) async {
+        let runs = sweep.seeds.map { SimulationOptions(clusterSize: sweep.size, seed: $0) }
+        switch await runSimulations(runs) {
+        case .failure(let failure):
+            Issue.record("\(failure)")
+        case .success(let results):
+            if Self.replayCase != nil, let trace = results.last?.trace {
+                print(trace.joined(separator: "\n"))
             }
+            // A sweep in which clients got nothing done would prove nothing.
+            let operations = results.reduce(0) { $0 + $1.stats.operationsOK }
+            #expect(operations > sweep.seeds.count * 50, "clients completed only \(operations) operations")
         }
-        // A sweep in which clients got nothing done would prove nothing.
-        #expect(operations > sweep.seeds.count * 50, "clients completed only \(operations) operations")
     }
 
     @Test("a seed replays exactly: same trace, same statistics")
-    func replayIsDeterministic() throws {
-        var first = SimulatedCluster(options: SimulationOptions(clusterSize: 5, seed: 42))
-        var second = SimulatedCluster(options: SimulationOptions(clusterSize: 5, seed: 42))
-        let a = try first.run().get()
-        let b = try second.run().get()
-        #expect(a.events == b.events)
-        #expect(a.messagesSent == b.messagesSent)
-        #expect(a.operationsOK == b.operationsOK)
-        #expect(first.recentTrace == second.recentTrace)
-        var other = SimulatedCluster(options: SimulationOptions(clusterSize: 5, seed: 43))
-        let c = try other.run().get()
-        #expect(
-            c.events != a.events || other.recentTrace != first.recentTrace, "different seeds ran identically")
+    func replayIsDeterministic() async throws {
+        let seeds: [UInt64] = [42, 42, 43]
+        let results = try await runSimulations(seeds.map { SimulationOptions(clusterSize: 5, seed: $0) })
+            .get()
+        let (a, b, c) = (results[0], results[1], results[2])
+        #expect(a.stats.events == b.stats.events)
+        #expect(a.stats.messagesSent == b.stats.messagesSent)
+        #expect(a.stats.operationsOK == b.stats.operationsOK)
+        #expect(a.trace == b.trace)
+        #expect(c.stats.events != a.stats.events || c.trace != a.trace, "different seeds ran identically")
     }
 
-    @Test("the faults actually happen: drops, crashes, elections, unknown outcomes")
-    func faultsAreExercised() throws {
-        var totals = SimulationStats()
-        for seed in UInt64(0)..<10 {
-            var cluster = SimulatedCluster(options: SimulationOptions(clusterSize: 5, seed: seed))
-            let stats = try cluster.run().get()
-            totals.messagesDropped += stats.messagesDropped
-            totals.crashes += stats.crashes
-            totals.elections += stats.elections
-            totals.operationsUnknown += stats.operationsUnknown
-            totals.operationsOK += stats.operationsOK
-            totals.snapshotsTaken += stats.snapshotsTaken
-            totals.snapshotsInstalled += stats.snapshotsInstalled
-        }
-        #expect(totals.messagesDropped > 1000)
-        #expect(totals.crashes >= 10)
-        #expect(totals.elections >= 20)
-        #expect(totals.operationsUnknown > 0)
-        #expect(totals.operationsOK > 1000)
-        #expect(totals.snapshotsTaken > 50)
-        #expect(totals.snapshotsInstalled > 5)
+    @Test("the faults actually happen: drops, crashes, elections, unknown outcomes, snapshots")
+    func faultsAreExercised() async throws {
+        let results = try await runSimulations((0..<10).map { SimulationOptions(clusterSize: 5, seed: $0) })
+            .get()
+        func total(_ field: (SimulationStats) -> Int) -> Int { results.reduce(0) { $0 + field($1.stats) } }
+        #expect(total(\.messagesDropped) > 1000)
+        #expect(total(\.crashes) >= 10)
+        #expect(total(\.elections) >= 20)
+        #expect(total(\.operationsUnknown) > 0)
+        #expect(total(\.operationsOK) > 1000)
+        #expect(total(\.snapshotsTaken) > 50)
+        #expect(total(\.snapshotsInstalled) > 5)
     }
 
     @Test("harsher churn: a fifth of messages lost and frequent nemesis", arguments: [3, 5] as [Int])
-    func unreliableChurn(size: Int) {
-        for seed in UInt64(1000)..<1040 {
+    func unreliableChurn(size: Int) async {
+        let runs = (UInt64(1000)..<1040).map { seed in
             var options = SimulationOptions(clusterSize: size, seed: seed)
             options.dropRate = 0.2
             options.duplicateRate = 0.1
             options.longDelayRate = 0.15
             options.nemesisEveryTicks = 10
-            var cluster = SimulatedCluster(options: options)
-            if case .failure(let failure) = cluster.run() {
-                Issue.record("\(failure)")
-                return
-            }
+            return options
         }
+        if case .failure(let failure) = await runSimulations(runs) { Issue.record("\(failure)") }
     }
 }
 

@@ -1,0 +1,96 @@
+import Logging
+import NIOCore
+
+/// What every accepted connection's handler needs from its transport; all `Sendable`.
+struct InboundContext: Sendable {
+    var localID: NodeID
+    var clusterID: String
+    var maxFrameBytes: Int
+    var onReceive: @Sendable (Envelope) -> Void
+    var logger: Logger
+}
+
+/// One accepted connection, after `LengthPrefixedFrameDecoder`: the first frame must be a `hello`
+/// from our cluster, then every frame an envelope from that sender to us, each handed to
+/// `onReceive` in arrival order. Anything else closes the connection with one log line; the peer
+/// reconnects if it was a transient fault. Lives on its channel's event loop only.
+final class InboundConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let inbound: InboundContext
+    /// Set by the hello.
+    private var sender: NodeID?
+    /// Once set, nothing more is read or logged from this connection.
+    private var isClosing = false
+
+    init(_ inbound: InboundContext) { self.inbound = inbound }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isClosing else { return }
+        let bytes = Self.unwrapInboundIn(data)
+        let frame: WireCodec.Frame
+        do {
+            frame = try WireCodec.decode(bytes.readableBytesView, maxFrameBytes: inbound.maxFrameBytes)
+        } catch {
+            close(context, "bad frame: \(error)")
+            return
+        }
+        switch frame {
+        case .hello(let hello):
+            guard sender == nil else { return close(context, "a second hello, from \(hello.sender)") }
+            guard hello.clusterID == inbound.clusterID else {
+                return close(context, "cluster id \(hello.clusterID), ours is \(inbound.clusterID)")
+            }
+            guard hello.protocolVersion == WireCodec.protocolVersion else {
+                return close(
+                    context, "protocol version \(hello.protocolVersion), ours is \(WireCodec.protocolVersion)"
+                )
+            }
+            sender = hello.sender
+            inbound.logger.debug("accepted connection from \(remote(context)) (\(hello.sender))")
+        case .envelope(let envelope):
+            guard let sender else { return close(context, "an envelope before the hello") }
+            guard envelope.to == inbound.localID else {
+                return close(context, "an envelope for \(envelope.to), we are \(inbound.localID)")
+            }
+            guard envelope.from == sender else {
+                return close(context, "an envelope from \(envelope.from) on \(sender)'s connection")
+            }
+            inbound.onReceive(envelope)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard !isClosing else { return }
+        if let error = error as? WireError {
+            // From the frame decoder: an oversized length prefix.
+            close(context, "bad frame: \(error)")
+        } else {
+            // A reset or similar: the peer went away; it reconnects on its own.
+            isClosing = true
+            inbound.logger.debug("connection from \(remote(context)) failed: \(error)")
+            context.close(promise: nil)
+        }
+    }
+
+    private func close(_ context: ChannelHandlerContext, _ reason: String) {
+        isClosing = true
+        let verb = sender == nil ? "refused" : "closing"
+        let who = sender.map { " (\($0))" } ?? ""
+        inbound.logger.warning("\(verb) connection from \(remote(context))\(who): \(reason)")
+        context.close(promise: nil)
+    }
+
+    private func remote(_ context: ChannelHandlerContext) -> String {
+        guard let address = context.channel.remoteAddress else { return "an unknown address" }
+        return address.hostAndPort
+    }
+}
+
+extension SocketAddress {
+    /// "127.0.0.1:5000" or "[::1]:5000", as operators write addresses.
+    var hostAndPort: String {
+        guard let ip = ipAddress, let port else { return "\(self)" }
+        return NetworkAddress(host: ip, port: port).description
+    }
+}
