@@ -232,6 +232,9 @@ public struct SimulatedCluster {
     mutating func persist(_ ready: Ready, at n: Int) {
         if let snapshot = ready.snapshotToInstall { nodes[n].disk.install(snapshot) }
         if let hardState = ready.hardState { nodes[n].disk.hardState = hardState }
+        if let applied = ready.entriesToApply.last?.index, applied > nodes[n].disk.commitIndex {
+            nodes[n].disk.commitIndex = applied
+        }
         guard let first = ready.entriesToAppend.first else { return }
         let core = nodes[n].core!
         for entry in ready.entriesToAppend {

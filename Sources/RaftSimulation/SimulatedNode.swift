@@ -7,6 +7,8 @@ struct SimulatedDisk {
     var entries: [Entry] = []
     var compactedThrough = LogIndex.zero
     var snapshot: Snapshot?
+    /// Recorded before the entries it covers are applied, as `RaftNode` does.
+    var commitIndex = LogIndex.zero
 
     func term(at index: LogIndex) -> Term? {
         let k = Int(index.value) - Int(compactedThrough.value) - 1
@@ -48,7 +50,7 @@ struct SimulatedDisk {
     /// between saving a snapshot and compacting the log leaves entries the snapshot covers; they
     /// are dropped, and if the log disagrees with the snapshot at its index, all of it is.
     func recover() -> (snapshot: Snapshot?, log: RaftLog) {
-        guard let snapshot else { return (nil, RaftLog(entries: entries)) }
+        guard let snapshot else { return (nil, RaftLog(entries: entries, committed: commitIndex)) }
         let metadata = snapshot.metadata
         var tail: [Entry] = []
         if metadata.index <= compactedThrough {
@@ -57,7 +59,12 @@ struct SimulatedDisk {
             tail = entries.filter { $0.index > metadata.index }
         }
         if let first = tail.first, first.index != metadata.index.next { tail = [] }
-        return (snapshot, RaftLog(snapshotIndex: metadata.index, snapshotTerm: metadata.term, entries: tail))
+        return (
+            snapshot,
+            RaftLog(
+                snapshotIndex: metadata.index, snapshotTerm: metadata.term, entries: tail,
+                committed: commitIndex)
+        )
     }
 }
 

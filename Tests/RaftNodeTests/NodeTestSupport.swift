@@ -57,9 +57,9 @@ final class CountingLogStore: LogStore {
 
     init(_ inner: MemoryLogStore = MemoryLogStore()) { self.inner = inner }
     func load() throws(StorageError) -> PersistedLog { try inner.load() }
-    func persist(hardState: HardState?, entries: [Entry]) throws(StorageError) {
+    func persist(hardState: HardState?, entries: [Entry], commitIndex: LogIndex?) throws(StorageError) {
         persistCalls += 1
-        try inner.persist(hardState: hardState, entries: entries)
+        try inner.persist(hardState: hardState, entries: entries, commitIndex: commitIndex)
     }
     func compact(through index: LogIndex) throws(StorageError) { try inner.compact(through: index) }
     func installSnapshot(index: LogIndex, term: Term) throws(StorageError) {

@@ -319,3 +319,42 @@ struct SnapshotThresholdTests {
         await cluster.stopAll()
     }
 }
+
+@Suite("RaftNode: restart keeps the applied index")
+struct AppliedIndexTests {
+    @Test(
+        "a restarted node applies everything it had applied before any election, so applied never goes back")
+    func appliedNeverGoesBack() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = ClusterConfiguration(voters: ["n1"])
+        let options = RaftNodeOptions(
+            tickInterval: .milliseconds(5), snapshotThreshold: 25, snapshotKeepEntries: 5)
+        var appliedBefore = LogIndex.zero
+        for round in 0..<2 {
+            // The second incarnation cannot win an election for seconds (1,000 ticks of 5 ms):
+            // whatever it applies comes from what its stores recorded.
+            let config = RaftConfig(
+                id: "n1", electionTicks: round == 0 ? 10 : 1_000, randomSeed: UInt64(round + 1))
+            let node = try RaftNode(
+                config: config, configuration: configuration, storage: DataDirectory.open(directory),
+                stateMachine: ListMachine(), transport: LocalNetwork().transport(), options: options)
+            let task = Task { try await node.run() }
+            if round == 0 {
+                let elected = await eventually { await node.status.role == .leader }
+                try #require(elected)
+                for k in 0..<37 { _ = try await node.propose(Array("e\(k)".utf8)) }
+                appliedBefore = await node.status.appliedIndex
+            } else {
+                let caughtUp = await eventually(within: 2) { await node.status.appliedIndex >= appliedBefore }
+                let appliedNow = await node.status.appliedIndex
+                #expect(caughtUp, "applied \(appliedNow), before the restart \(appliedBefore)")
+                #expect(await node.status.role != .leader)
+                let items = try await node.staleRead { $0.items }
+                #expect(items == (0..<37).map { "e\($0)" })
+            }
+            node.shutdown()
+            _ = await task.result
+        }
+    }
+}

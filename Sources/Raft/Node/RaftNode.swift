@@ -86,6 +86,8 @@ public actor RaftNode<Machine: StateMachine> {
     private var reads: [ReadRequestID: PendingRead] = [:]
     private var nextReadID: UInt64 = 1
     private var lastSnapshotIndex: LogIndex
+    /// The commit index last recorded in the log store.
+    private var recordedCommit: LogIndex
     /// Bytes of entries applied since the last snapshot.
     private var bytesSinceSnapshot = 0
     private var isStopped = false
@@ -137,6 +139,7 @@ public actor RaftNode<Machine: StateMachine> {
         self.options = options
         self.onEvent = onEvent
         self.lastSnapshotIndex = recovered.log.snapshotIndex
+        self.recordedCommit = recovered.log.committed
     }
 
     // MARK: Entry points (enqueue only)
@@ -213,6 +216,8 @@ public actor RaftNode<Machine: StateMachine> {
             }
             defer { group.cancelAll() }
             do {
+                // Apply what the stores say was committed before serving anything.
+                try processInbox()
                 for await _ in inbox.wakeups {
                     try processInbox()
                 }
@@ -278,8 +283,15 @@ public actor RaftNode<Machine: StateMachine> {
                 try snapshotStore.save(StoredSnapshot(metadata: snapshot.metadata, data: snapshot.data))
                 try logStore.installSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term)
             }
-            if ready.hardState != nil || !ready.entriesToAppend.isEmpty {
-                try logStore.persist(hardState: ready.hardState, entries: ready.entriesToAppend)
+            // The commit index goes to disk before the entries it covers are applied, so a restart
+            // applies at least as much again at once: the applied index never goes back.
+            let commitToRecord = ready.entriesToApply.last.map(\.index).flatMap {
+                $0 > recordedCommit ? $0 : nil
+            }
+            if ready.hardState != nil || !ready.entriesToAppend.isEmpty || commitToRecord != nil {
+                try logStore.persist(
+                    hardState: ready.hardState, entries: ready.entriesToAppend, commitIndex: commitToRecord)
+                if let commitToRecord { recordedCommit = commitToRecord }
             }
         } catch {
             onEvent(.storageFailed("\(error)"))

@@ -25,7 +25,8 @@ public struct RecoveredState: Sendable {
         }
         guard let stored else {
             return RecoveredState(
-                hardState: persisted.hardState, snapshot: nil, log: RaftLog(entries: persisted.entries))
+                hardState: persisted.hardState, snapshot: nil,
+                log: RaftLog(entries: persisted.entries, committed: persisted.commitIndex))
         }
         let metadata = stored.metadata
         var tail = persisted.entries.filter { $0.index > metadata.index }
@@ -38,6 +39,8 @@ public struct RecoveredState: Sendable {
         return RecoveredState(
             hardState: persisted.hardState,
             snapshot: Snapshot(metadata: metadata, data: stored.data),
-            log: RaftLog(snapshotIndex: metadata.index, snapshotTerm: metadata.term, entries: tail))
+            log: RaftLog(
+                snapshotIndex: metadata.index, snapshotTerm: metadata.term, entries: tail,
+                committed: persisted.commitIndex))
     }
 }

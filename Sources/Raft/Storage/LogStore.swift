@@ -6,12 +6,18 @@ public struct PersistedLog: Sendable, Equatable {
     /// is at `compactedThrough + 1`, and the entries are contiguous.
     public var compactedThrough: LogIndex
     public var entries: [Entry]
+    /// The highest commit index recorded: entries through it were committed (and may have been
+    /// applied) before the node stopped, so a restart applies them again at once.
+    public var commitIndex: LogIndex
 
-    public init(hardState: HardState = HardState(), compactedThrough: LogIndex = .zero, entries: [Entry] = [])
-    {
+    public init(
+        hardState: HardState = HardState(), compactedThrough: LogIndex = .zero, entries: [Entry] = [],
+        commitIndex: LogIndex = .zero
+    ) {
         self.hardState = hardState
         self.compactedThrough = compactedThrough
         self.entries = entries
+        self.commitIndex = commitIndex
     }
 }
 
@@ -33,14 +39,16 @@ public protocol LogStore: AnyObject {
     /// the hard state if given, and `entries`, each replacing any stored entry at its index and
     /// every entry after it (a conflicting suffix is truncated). So the caller passes entries only
     /// from the first new or conflicting index on: truncate only on conflict (Figure 2,
-    /// AppendEntries rule 3). A call with neither a hard state nor entries does nothing.
+    /// AppendEntries rule 3). `commitIndex`, if given, is recorded in the same transaction (the
+    /// stored value only ever grows); the node records it before applying what it covers, so a
+    /// restart never applies less than before. A call with none of the three does nothing.
     ///
     /// Refused with `.invalidArgument`, writing nothing (not even the hard state), unless
     /// `entries` are contiguous, the first one is after the compacted prefix and at most one
     /// past the stored log's end (`compactedThrough` when the log is empty), and their terms
     /// never decrease, starting from the stored entry before the first one (true of every Raft
     /// log: a leader appends only entries of its own, newest, term).
-    func persist(hardState: HardState?, entries: [Entry]) throws(StorageError)
+    func persist(hardState: HardState?, entries: [Entry], commitIndex: LogIndex?) throws(StorageError)
 
     /// Removes every entry through `index` and records `index` as `compactedThrough`, once a
     /// durable snapshot covers them. An index at or below `compactedThrough` changes nothing
@@ -70,5 +78,12 @@ public enum StorageError: Error, Sendable, Equatable, CustomStringConvertible {
         case .io(let path, let operation, let reason): "\(path): \(operation) failed: \(reason)"
         case .invalidArgument(let reason): "invalid storage request: \(reason)"
         }
+    }
+}
+
+extension LogStore {
+    /// `persist(hardState:entries:commitIndex:)` without recording a commit index.
+    public func persist(hardState: HardState?, entries: [Entry]) throws(StorageError) {
+        try persist(hardState: hardState, entries: entries, commitIndex: nil)
     }
 }

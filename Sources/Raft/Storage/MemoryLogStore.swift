@@ -36,7 +36,8 @@ public final class MemoryLogStore: LogStore {
         return persisted
     }
 
-    public func persist(hardState: HardState?, entries: [Entry]) throws(StorageError) {
+    public func persist(hardState: HardState?, entries: [Entry], commitIndex: LogIndex?) throws(StorageError)
+    {
         if let damage { throw damage }
         if let first = entries.first {
             try LogStoreRules.checkAppend(
@@ -44,6 +45,10 @@ public final class MemoryLogStore: LogStore {
             try LogStoreRules.checkTerms(entries, after: term(at: first.index.previous))
         }
         if let hardState { try LogStoreRules.checkHardState(hardState) }
+        if let commitIndex {
+            try LogStoreRules.checkCompaction(through: commitIndex)
+            persisted.commitIndex = max(persisted.commitIndex, commitIndex)
+        }
         if let hardState { persisted.hardState = hardState }
         if let first = entries.first {
             let kept = Int(first.index.value - persisted.compactedThrough.value - 1)

@@ -7,7 +7,8 @@ extension SQLiteLogStore {
     static let applicationID: Int64 = 0x4B56_5246
 
     /// Format version 1. `STRICT` tables make SQLite refuse a value of the wrong type.
-    /// - `meta`: `format_version` and `compacted_through` (the log holds nothing at or below it);
+    /// - `meta`: `format_version`, `compacted_through` (the log holds nothing at or below it) and
+    ///   `commit_index` (the highest commit index recorded);
     /// - `hard_state`: one row (`id = 0`) with the current term and the vote (NULL: none);
     /// - `log`: one row per entry; `kind` is `Entry.Kind.rawValue`.
     private static let schemaVersion1 = """
@@ -23,7 +24,7 @@ extension SQLiteLogStore {
             kind INTEGER NOT NULL,
             data BLOB NOT NULL
         ) STRICT;
-        INSERT INTO meta (key, value) VALUES ('format_version', 1), ('compacted_through', 0);
+        INSERT INTO meta (key, value) VALUES ('format_version', 1), ('compacted_through', 0), ('commit_index', 0);
         INSERT INTO hard_state (id, term, vote) VALUES (0, 0, NULL);
         """
 

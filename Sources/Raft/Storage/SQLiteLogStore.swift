@@ -91,7 +91,18 @@ public final class SQLiteLogStore: LogStore {
             }
             entries.append(Entry(term: term, index: index, kind: kind, data: read.bytes(at: 3)))
         }
-        let log = PersistedLog(hardState: hardState, compactedThrough: compactedThrough, entries: entries)
+        let commitIndex: LogIndex
+        do {
+            let read = statements.readCommitIndex
+            defer { read.reset() }
+            guard try read.step() else {
+                throw .corrupt(path: path, reason: "the meta table has no commit_index row")
+            }
+            commitIndex = try Self.logIndex(read.int64(at: 0), path: path, what: "commit_index")
+        }
+        let log = PersistedLog(
+            hardState: hardState, compactedThrough: compactedThrough, entries: entries,
+            commitIndex: commitIndex)
         try LogStoreRules.verify(log, path: path)
         return log
     }
@@ -100,9 +111,11 @@ public final class SQLiteLogStore: LogStore {
     /// stored entry from the first one's index on. Refuses (`.invalidArgument`, nothing written)
     /// a batch that starts inside the compacted prefix or past the end, is not contiguous, or
     /// whose terms decrease.
-    public func persist(hardState: HardState?, entries: [Entry]) throws(StorageError) {
+    public func persist(hardState: HardState?, entries: [Entry], commitIndex: LogIndex?) throws(StorageError)
+    {
         if let failure { throw failure }
-        guard hardState != nil || !entries.isEmpty else { return }
+        guard hardState != nil || !entries.isEmpty || commitIndex != nil else { return }
+        if let commitIndex { try LogStoreRules.checkCompaction(through: commitIndex) }
         if let first = entries.first {
             try LogStoreRules.checkAppend(entries, compactedThrough: compactedThrough, lastIndex: lastIndex)
             let before = first.index.previous
@@ -111,6 +124,10 @@ public final class SQLiteLogStore: LogStore {
         }
         if let hardState { try LogStoreRules.checkHardState(hardState) }
         try transaction("persist") { () throws(StorageError) in
+            if let commitIndex {
+                try statements.writeCommitIndex.bind(commitIndex.value, at: 1)
+                try statements.writeCommitIndex.run()
+            }
             if let hardState {
                 try statements.writeHardState.bind(hardState.term.value, at: 1)
                 try statements.writeHardState.bind(hardState.vote?.name, at: 2)
@@ -242,6 +259,7 @@ extension SQLiteLogStore {
         let begin, commit, rollback: SQLiteStatement
         let readHardState, writeHardState: SQLiteStatement
         let readCompactedThrough, writeCompactedThrough: SQLiteStatement
+        let readCommitIndex, writeCommitIndex: SQLiteStatement
         let lastIndex, termAt, readLog: SQLiteStatement
         let deleteFrom, deleteThrough, insertEntry: SQLiteStatement
 
@@ -262,6 +280,10 @@ extension SQLiteLogStore {
                 "SELECT value FROM meta WHERE key = 'compacted_through'", "read compacted_through")
             writeCompactedThrough = try prepare(
                 "UPDATE meta SET value = ?1 WHERE key = 'compacted_through'", "write compacted_through")
+            readCommitIndex = try prepare(
+                "SELECT value FROM meta WHERE key = 'commit_index'", "read commit_index")
+            writeCommitIndex = try prepare(
+                "UPDATE meta SET value = max(value, ?1) WHERE key = 'commit_index'", "write commit_index")
             lastIndex = try prepare("SELECT max(idx) FROM log", "read the last log index")
             termAt = try prepare("SELECT term FROM log WHERE idx = ?1", "read an entry's term")
             readLog = try prepare("SELECT idx, term, kind, data FROM log ORDER BY idx", "read the log")

@@ -17,7 +17,12 @@ public struct RaftLog: Sendable {
     public private(set) var applied: LogIndex
 
     /// A log recovered from disk: everything given is already durable.
-    public init(snapshotIndex: LogIndex = .zero, snapshotTerm: Term = .zero, entries: [Entry] = []) {
+    /// `committed` is a commit index recorded before a restart: entries through it (as far as this
+    /// log reaches) count as committed again at once, so they are applied without waiting for a leader.
+    public init(
+        snapshotIndex: LogIndex = .zero, snapshotTerm: Term = .zero, entries: [Entry] = [],
+        committed: LogIndex = .zero
+    ) {
         for (k, entry) in entries.enumerated() {
             precondition(
                 entry.index == snapshotIndex.advanced(by: k + 1),
@@ -27,7 +32,7 @@ public struct RaftLog: Sendable {
         self.snapshotTerm = snapshotTerm
         self.entries = entries
         self.stableIndex = entries.last?.index ?? snapshotIndex
-        self.committed = snapshotIndex
+        self.committed = max(snapshotIndex, min(committed, entries.last?.index ?? snapshotIndex))
         self.applied = snapshotIndex
     }
 
