@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A node's data directory: `raft.db` (hard state and log) beside `snapshots/`.
 ///
 /// Opening it checks that the two belong together before either is trusted: a missing `raft.db`
@@ -12,11 +6,11 @@
 public enum DataDirectory {
     /// Opens the directory's stores, ready to hand to a `RaftNode`.
     public static func open(_ path: String) throws(StorageError) -> NodeStorage {
-        try SnapshotFileIO.requireDirectory(path)
+        try FileSystem.requireDirectory(path)
         let database = path + "/" + SQLiteLogStore.fileName
         let snapshots = path + "/" + FileSnapshotStore.directoryName
-        if access(database, F_OK) != 0 && access(snapshots, F_OK) == 0 {
-            let names = try SnapshotFileIO.listDirectory(snapshots)
+        if try !FileSystem.exists(database) && FileSystem.exists(snapshots) {
+            let names = try FileSystem.listDirectory(snapshots)
             if let snapshot = names.sorted().last(where: { SnapshotFileFormat.parseFileName($0) != nil }) {
                 throw .corrupt(
                     path: database,

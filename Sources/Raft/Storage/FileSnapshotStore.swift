@@ -63,14 +63,14 @@ public final class FileSnapshotStore: SnapshotStore {
     /// Opens `<directory>/snapshots`, creating it when missing, and removes `.tmp` files left by
     /// a save that crashed. `directory`, the node's data directory, must exist.
     public init(directory dataDirectory: String) throws(StorageError) {
-        try SnapshotFileIO.requireDirectory(dataDirectory)
+        try FileSystem.requireDirectory(dataDirectory)
         let parent = dataDirectory.hasSuffix("/") ? String(dataDirectory.dropLast()) : dataDirectory
         directory = parent + "/" + Self.directoryName
-        if try SnapshotFileIO.makeDirectory(directory) {
-            try SnapshotFileIO.syncDirectory(parent)
+        if try FileSystem.makeDirectory(directory) {
+            try FileSystem.syncDirectory(parent)
         }
-        for name in try SnapshotFileIO.listDirectory(directory) where Self.isTemporary(name) {
-            try SnapshotFileIO.removeIfPresent(path(of: name))
+        for name in try FileSystem.listDirectory(directory) where Self.isTemporary(name) {
+            try FileSystem.removeIfPresent(path(of: name))
         }
     }
 
@@ -128,7 +128,7 @@ public final class FileSnapshotStore: SnapshotStore {
 
     /// The snapshot files in the directory, oldest first.
     private func storedSnapshots() throws(StorageError) -> [StoredFile] {
-        try SnapshotFileIO.listDirectory(directory)
+        try FileSystem.listDirectory(directory)
             .compactMap { name in
                 SnapshotFileFormat.parseFileName(name).map {
                     StoredFile(name: name, index: $0.index, term: $0.term)
@@ -152,22 +152,22 @@ public final class FileSnapshotStore: SnapshotStore {
         let path = path(of: name)
         let temporary = path + SnapshotFileFormat.temporarySuffix
         try write(snapshot, to: temporary)
-        try SnapshotFileIO.renameFile(temporary, to: path)
-        try SnapshotFileIO.syncDirectory(directory)
+        try FileSystem.renameFile(temporary, to: path)
+        try FileSystem.syncDirectory(directory)
 
         // Deleting is not synced: if a crash brings an old file back, the next save deletes it.
         let kept = (stored.map(\.name) + [name]).sorted().suffix(Self.retainedCount)
         for old in stored where !kept.contains(old.name) {
-            try SnapshotFileIO.removeIfPresent(self.path(of: old.name))
+            try FileSystem.removeIfPresent(self.path(of: old.name))
         }
     }
 
     /// Writes the whole file at `path` and fsyncs it; removes it again if anything fails.
     private func write(_ snapshot: StoredSnapshot, to path: String) throws(StorageError) {
         let header = SnapshotFileFormat.encodeHeader(snapshot.metadata, dataCount: snapshot.data.count)
-        let descriptor = try SnapshotFileIO.openFile(path, O_WRONLY | O_CREAT | O_TRUNC, operation: "create")
+        let descriptor = try FileSystem.openFile(path, O_WRONLY | O_CREAT | O_TRUNC, operation: "create")
         do throws(StorageError) {
-            try SnapshotFileIO.writeAll(descriptor, header, path: path)
+            try FileSystem.writeAll(descriptor, header, path: path)
             var checksum: UInt32 = 0
             try snapshot.data.withUnsafeBytes { data in
                 Result { () throws(StorageError) in
@@ -176,24 +176,24 @@ public final class FileSnapshotStore: SnapshotStore {
                         let end = min(start + Self.chunkSize, data.count)
                         let chunk = UnsafeRawBufferPointer(rebasing: data[start..<end])
                         checksum = CRC32C.update(checksum, chunk)
-                        try SnapshotFileIO.writeAll(descriptor, chunk, path: path)
+                        try FileSystem.writeAll(descriptor, chunk, path: path)
                         start = end
                     }
                 }
             }.get()
             var trailer: [UInt8] = []
             SnapshotFileFormat.append(checksum, to: &trailer)
-            try SnapshotFileIO.writeAll(descriptor, trailer, path: path)
-            try SnapshotFileIO.sync(descriptor, path: path)
+            try FileSystem.writeAll(descriptor, trailer, path: path)
+            try FileSystem.sync(descriptor, path: path)
         } catch {
             close(descriptor)
-            try? SnapshotFileIO.removeIfPresent(path)
+            try? FileSystem.removeIfPresent(path)
             throw error
         }
         do throws(StorageError) {
-            try SnapshotFileIO.closeFile(descriptor, path: path)
+            try FileSystem.closeFile(descriptor, path: path)
         } catch {
-            try? SnapshotFileIO.removeIfPresent(path)
+            try? FileSystem.removeIfPresent(path)
             throw error
         }
     }
@@ -201,12 +201,12 @@ public final class FileSnapshotStore: SnapshotStore {
     /// Reads and verifies one snapshot file.
     private func read(_ file: StoredFile) throws(StorageError) -> StoredSnapshot {
         let path = path(of: file.name)
-        let descriptor = try SnapshotFileIO.openFile(path, O_RDONLY, operation: "open")
+        let descriptor = try FileSystem.openFile(path, O_RDONLY, operation: "open")
         defer { close(descriptor) }
-        let size = try SnapshotFileIO.size(descriptor, path: path)
+        let size = try FileSystem.size(descriptor, path: path)
 
         // Header: its fixed prefix says how long the rest is.
-        let prefix = try SnapshotFileIO.readFully(
+        let prefix = try FileSystem.readFully(
             descriptor, count: min(size, SnapshotFileFormat.fixedPrefixCount), at: 0, path: path)
         let headerCount = try SnapshotFileFormat.headerCount(prefix: prefix, fileSize: size, path: path)
         let minimumSize = headerCount + SnapshotFileFormat.checksumCount
@@ -216,7 +216,7 @@ public final class FileSnapshotStore: SnapshotStore {
                 reason: "truncated: \(size) bytes, but the header and checksums need \(minimumSize)")
         }
         let header = try SnapshotFileFormat.decodeHeader(
-            SnapshotFileIO.readFully(descriptor, count: headerCount, at: 0, path: path), path: path)
+            FileSystem.readFully(descriptor, count: headerCount, at: 0, path: path), path: path)
         let expectedSize = headerCount + header.dataCount + SnapshotFileFormat.checksumCount
         guard size >= expectedSize else {
             throw .corrupt(
@@ -247,7 +247,7 @@ public final class FileSnapshotStore: SnapshotStore {
                     rebasing: buffer[initialized..<min(initialized + Self.chunkSize, buffer.count)])
                 let filled: Int
                 do throws(StorageError) {
-                    filled = try SnapshotFileIO.readFully(
+                    filled = try FileSystem.readFully(
                         descriptor, into: chunk, at: headerCount + initialized, path: path)
                 } catch {
                     failure = error
@@ -263,7 +263,7 @@ public final class FileSnapshotStore: SnapshotStore {
             }
         }
         if let failure { throw failure }
-        let trailer = try SnapshotFileIO.readFully(
+        let trailer = try FileSystem.readFully(
             descriptor, count: SnapshotFileFormat.checksumCount, at: headerCount + header.dataCount,
             path: path)
         var reader = SnapshotFileFormat.Reader(trailer)

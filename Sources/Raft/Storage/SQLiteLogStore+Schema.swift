@@ -35,19 +35,19 @@ extension SQLiteLogStore {
         // Refuse to start empty when the write-ahead log of a lost database is still there: its
         // frames would be replayed into the new file, or its acknowledged writes silently lost.
         for leftover in [path + "-wal", path + "-journal"] {
-            if let size = try SQLiteFiles.size(leftover), size > 0 {
+            if let size = try FileSystem.size(leftover), size > 0 {
                 throw .corrupt(
                     path: path,
                     reason:
                         "is missing, but \(leftover) holds \(size) bytes written for it: the database file was lost; refusing to start with an empty log"
                 )
             }
-            try SQLiteFiles.removeIfPresent(leftover)
+            try FileSystem.removeIfPresent(leftover)
         }
-        try SQLiteFiles.removeIfPresent(path + "-shm")
+        try FileSystem.removeIfPresent(path + "-shm")
         let temporary = path + ".init"
         for suffix in ["", "-journal", "-wal", "-shm"] {
-            try SQLiteFiles.removeIfPresent(temporary + suffix)  // an earlier creation that crashed
+            try FileSystem.removeIfPresent(temporary + suffix)  // an earlier creation that crashed
         }
         let connection = try SQLiteConnection(path: temporary, create: true)
         // The rollback journal while building: on close, everything is in the one file we rename.
@@ -56,9 +56,9 @@ extension SQLiteLogStore {
             operation: "create")
         try connection.execute("BEGIN; \(schemaVersion1) COMMIT;", operation: "create the schema")
         connection.close()
-        try SQLiteFiles.sync(file: temporary)
-        try SQLiteFiles.rename(temporary, to: path)
-        try SQLiteFiles.sync(directory: directory)
+        try FileSystem.sync(file: temporary)
+        try FileSystem.renameFile(temporary, to: path)
+        try FileSystem.syncDirectory(directory)
     }
 
     /// Checks the file's length and header before SQLite reads it, when there is no write-ahead
@@ -68,13 +68,13 @@ extension SQLiteLogStore {
     /// non-empty WAL the file may legitimately end in a page the WAL completes (a crash during a
     /// checkpoint), so this check is skipped and SQLite's own checks apply.
     static func checkFileShape(path: String) throws(StorageError) {
-        guard (try SQLiteFiles.size(path + "-wal") ?? 0) == 0 else { return }
-        let size = try SQLiteFiles.size(path) ?? 0
+        guard (try FileSystem.size(path + "-wal") ?? 0) == 0 else { return }
+        let size = try FileSystem.size(path) ?? 0
         guard size > 0 else {
             throw .corrupt(
                 path: path, reason: "is empty: truncated to nothing; refusing to start with an empty log")
         }
-        let header = try SQLiteFiles.readPrefix(path, count: 100)
+        let header = try FileSystem.readPrefix(path, count: 100)
         guard header.count == 100 else {
             throw .corrupt(path: path, reason: "is \(size) bytes, shorter than an SQLite header: truncated")
         }

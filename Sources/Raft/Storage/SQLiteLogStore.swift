@@ -44,9 +44,9 @@ public final class SQLiteLogStore: LogStore {
     /// Opens `<directory>/raft.db`, creating it when the directory holds no database yet. The
     /// directory must exist.
     public init(directory: String) throws(StorageError) {
-        try SQLiteFiles.requireDirectory(directory)
+        try FileSystem.requireDirectory(directory)
         let path = (directory.hasSuffix("/") ? String(directory.dropLast()) : directory) + "/" + Self.fileName
-        if try SQLiteFiles.exists(path) {
+        if try FileSystem.exists(path) {
             try Self.checkFileShape(path: path)
         } else {
             try Self.create(path: path, directory: directory)

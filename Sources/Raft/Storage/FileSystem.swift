@@ -4,10 +4,11 @@
     import Darwin
 #endif
 
-/// The POSIX calls behind `FileSnapshotStore`: whole-buffer reads and writes that survive short
-/// transfers and `EINTR`, fsync, rename, and directory listing. Every failure is a
-/// `StorageError.io` naming the path and carrying `strerror`.
-enum SnapshotFileIO {
+/// The POSIX calls the stores make, in one place: checking the data directory, whole-buffer reads
+/// and writes that survive short transfers and `EINTR`, fsync of files and directories, atomic
+/// rename, and directory listing. Every failure is a `StorageError.io` naming the path and
+/// carrying `strerror`.
+enum FileSystem {
     /// Fails unless `path` is an existing directory.
     static func requireDirectory(_ path: String) throws(StorageError) {
         var info = stat()
@@ -152,6 +153,55 @@ enum SnapshotFileIO {
     static func removeIfPresent(_ path: String) throws(StorageError) {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw .io(path: path, operation: "remove", reason: lastErrorText())
+        }
+    }
+
+    /// Whether something exists at `path` (symbolic links are not followed).
+    static func exists(_ path: String) throws(StorageError) -> Bool {
+        var info = stat()
+        if lstat(path, &info) == 0 { return true }
+        if errno == ENOENT { return false }
+        throw .io(path: path, operation: "stat", reason: lastErrorText())
+    }
+
+    /// The size of the file at `path`, or nil when there is none.
+    static func size(_ path: String) throws(StorageError) -> Int? {
+        var info = stat()
+        if lstat(path, &info) == 0 { return Int(info.st_size) }
+        if errno == ENOENT { return nil }
+        throw .io(path: path, operation: "stat", reason: lastErrorText())
+    }
+
+    /// Up to `count` bytes from the start of the file at `path`.
+    static func readPrefix(_ path: String, count: Int) throws(StorageError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(path: path, operation: "open", reason: lastErrorText()) }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let read = bytes[filled...].withUnsafeMutableBytes {
+                pread(descriptor, $0.baseAddress, $0.count, off_t(filled))
+            }
+            if read < 0 && errno == EINTR { continue }
+            guard read >= 0 else { throw .io(path: path, operation: "read", reason: lastErrorText()) }
+            if read == 0 { break }
+            filled += read
+        }
+        return Array(bytes[..<filled])
+    }
+
+    /// Flushes a file's data and metadata to the disk.
+    static func sync(file path: String) throws(StorageError) {
+        try syncPath(path, flags: O_RDONLY, operation: "fsync")
+    }
+
+    private static func syncPath(_ path: String, flags: Int32, operation: String) throws(StorageError) {
+        let descriptor = open(path, flags | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .io(path: path, operation: operation, reason: lastErrorText()) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else {
+            throw .io(path: path, operation: operation, reason: lastErrorText())
         }
     }
 
