@@ -9,7 +9,9 @@ public enum DataDirectory {
         try FileSystem.requireDirectory(path)
         let database = path + "/" + SQLiteLogStore.fileName
         let snapshots = path + "/" + FileSnapshotStore.directoryName
-        if try !FileSystem.exists(database) && FileSystem.exists(snapshots) {
+        let hasDatabase = try FileSystem.exists(database)
+        let hasSnapshots = try FileSystem.exists(snapshots)
+        if !hasDatabase && hasSnapshots {
             let names = try FileSystem.listDirectory(snapshots)
             if let snapshot = names.sorted().last(where: { SnapshotFileFormat.parseFileName($0) != nil }) {
                 throw .corrupt(
