@@ -335,7 +335,15 @@ struct TCPTransportTests {
 
         #expect(await raw.isClosed())
         await #expect(throws: (any Error).self) { _ = try await RawConnection.connect(to: addressOfA) }
-        let delivered = b.received.all.count
+        // Frames written before the shutdown may still be in the sockets on their way to b; let
+        // them arrive (no change for 300 ms), then count: only sends after the shutdown must vanish.
+        var delivered = b.received.all.count
+        while true {
+            try await Task.sleep(for: .milliseconds(300))
+            let now = b.received.all.count
+            if now == delivered { break }
+            delivered = now
+        }
         let reported = a.received.unreachablePeers
         a.transport.send([heartbeat(from: "n1", to: "n2")])
         try await Task.sleep(for: .milliseconds(1200))  // past n9's connect timeout
