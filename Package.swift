@@ -21,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        // Without its default traits: swift-configuration and full Foundation are not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         .target(name: "RaftCore", path: "Sources/Raft/Core"),
@@ -34,12 +37,35 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Raft", exclude: ["Core"]),
-        .target(name: "KeyVal", dependencies: ["Raft"]),
+        .target(name: "KeyVal", dependencies: ["Raft"], exclude: ["HTTP", "Client"]),
+        // The HTTP/1.1 client (keep-alive, timeouts) and the API's wire types: used for joining and
+        // forwarding, and by the command-line client. NIO only, so the CLI stays small.
+        .target(
+            name: "KeyValClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/KeyVal/Client"),
+        // The HTTP API (Hummingbird): routes, JSON, errors, forwarding to the leader.
+        .target(
+            name: "KeyValHTTP",
+            dependencies: [
+                "KeyVal", "KeyValClient",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/KeyVal/HTTP"),
         .executableTarget(
             name: "keyvald",
             dependencies: [
-                "KeyVal",
+                "KeyVal", "KeyValHTTP", "KeyValClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .target(name: "Linearizability"),
@@ -68,6 +94,20 @@ let package = Package(
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
+        .testTarget(
+            name: "KeyValClientTests",
+            dependencies: [
+                "KeyValClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "KeyValHTTPTests",
+            dependencies: [
+                "KeyValHTTP", "KeyValClient", "KeyVal",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]),
         .testTarget(name: "SnapshotStoreTests", dependencies: ["Raft"]),
         .testTarget(
             name: "RaftTransportTests",

@@ -1,0 +1,53 @@
+import KeyVal
+import KeyValClient
+
+/// What the HTTP layer needs from the local replica. `keyvald` implements it over
+/// `RaftNode<KVStateMachine>`; HTTP tests use a fake. Every method answers for this node only:
+/// forwarding to the leader is the HTTP layer's job (it re-sends the client's request).
+public protocol KVReplica: Sendable {
+    /// Proposes `command` and waits until it is applied here; returns what applying it did.
+    func write(_ command: KVCommand) async throws(ReplicaError) -> KVResult
+    /// The key's current value. `.linearizable` waits for the read barrier (ReadIndex) and needs
+    /// the leader; `.stale` answers from the local copy at once, on any node.
+    func read(_ key: String, consistency: ReadConsistency) async throws(ReplicaError) -> KVItem?
+    /// Adds a member (a voter), or updates the addresses of an existing one with the same id;
+    /// a no-op if it is already a member with these addresses. Returns once the change is committed.
+    func addMember(_ request: JoinRequest) async throws(ReplicaError)
+    /// Removes a member; returns once the change is committed.
+    func removeMember(id: String) async throws(ReplicaError)
+    /// This node's view of itself and the cluster (`GET /status`).
+    func status() async -> StatusReport
+}
+
+public enum ReadConsistency: String, Sendable, Equatable, CaseIterable {
+    case linearizable
+    case stale
+}
+
+/// Why the replica could not do what was asked; the HTTP layer maps each case to one response.
+public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// This node does not lead. `leader` is the known leader, if any: the HTTP layer forwards the
+    /// request there, or answers 503 with `Retry-After` when it is nil (an election is under way).
+    case notLeader(leader: StatusReport.Leader?)
+    /// The request was accepted but its outcome is unknown: leadership changed before it
+    /// committed (a write may still apply later) or it timed out. 503; the client may retry with
+    /// the same client id and sequence to learn the outcome without applying twice.
+    case outcomeUnknown(reason: String)
+    /// A membership change that cannot be made as asked (unknown node, address in use, …). 400.
+    case invalidMembershipChange(reason: String)
+    /// Another membership change is still in flight, or the leader has not yet committed an entry
+    /// of its term (thesis §4.1). 409; retry shortly.
+    case membershipChangeInProgress
+    /// The node is shutting down or stopped after a storage failure. 503.
+    case unavailable(reason: String)
+
+    public var description: String {
+        switch self {
+        case .notLeader(let leader): "not the leader (leader: \(leader?.id ?? "unknown"))"
+        case .outcomeUnknown(let reason): "outcome unknown: \(reason)"
+        case .invalidMembershipChange(let reason): reason
+        case .membershipChangeInProgress: "another membership change is in progress; retry shortly"
+        case .unavailable(let reason): "unavailable: \(reason)"
+        }
+    }
+}
