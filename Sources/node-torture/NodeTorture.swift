@@ -72,7 +72,7 @@ enum NodeTorture {
             } catch {
                 switch error {
                 case .notLeader, .readFailed: try await Task.sleep(for: .milliseconds(5))
-                case .dropped, .stopped: throw error
+                case .dropped, .stopped, .membershipChangeInProgress, .invalidMembershipChange: throw error
                 }
             }
         }

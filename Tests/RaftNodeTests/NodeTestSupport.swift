@@ -67,13 +67,6 @@ final class CountingLogStore: LogStore {
     }
 }
 
-/// A snapshot store in memory.
-final class MemorySnapshotStore: SnapshotStore {
-    var newest: StoredSnapshot?
-    func save(_ snapshot: StoredSnapshot) throws(StorageError) { newest = snapshot }
-    func loadNewest() throws(StorageError) -> StoredSnapshot? { newest }
-}
-
 func temporaryDirectory() throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent(
         "keyval-node-\(UUID().uuidString)"

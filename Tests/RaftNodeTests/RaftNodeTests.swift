@@ -256,14 +256,16 @@ struct RecoveryTests {
         let log = MemoryLogStore()
         try log.persist(hardState: HardState(term: Term(2)), entries: entries)
         let snapshots = MemorySnapshotStore()
-        snapshots.newest = StoredSnapshot(
-            metadata: SnapshotMetadata(index: LogIndex(7), term: Term(2), configuration: configuration),
-            data: [])
+        try snapshots.save(
+            StoredSnapshot(
+                metadata: SnapshotMetadata(index: LogIndex(7), term: Term(2), configuration: configuration),
+                data: []))
         let agreeing = try RecoveredState.load(logStore: log, snapshotStore: snapshots)
         #expect(agreeing.log.entries.map(\.index.value) == [8, 9, 10])
-        snapshots.newest = StoredSnapshot(
-            metadata: SnapshotMetadata(index: LogIndex(7), term: Term(3), configuration: configuration),
-            data: [])
+        try snapshots.save(
+            StoredSnapshot(
+                metadata: SnapshotMetadata(index: LogIndex(7), term: Term(3), configuration: configuration),
+                data: []))
         let disagreeing = try RecoveredState.load(logStore: log, snapshotStore: snapshots)
         #expect(disagreeing.log.entries.isEmpty)
         #expect(disagreeing.log.snapshotIndex == LogIndex(7))

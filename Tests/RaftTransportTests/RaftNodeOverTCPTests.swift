@@ -22,12 +22,6 @@ final class ListMachine: StateMachine {
     }
 }
 
-final class MemorySnapshotStore: SnapshotStore {
-    var newest: StoredSnapshot?
-    func save(_ snapshot: StoredSnapshot) throws(StorageError) { newest = snapshot }
-    func loadNewest() throws(StorageError) -> StoredSnapshot? { newest }
-}
-
 /// Where a transport's callbacks find their node, which is created after the transport.
 final class NodeSlot: Sendable {
     private let slot = Mutex<RaftNode<ListMachine>?>(nil)

@@ -100,6 +100,10 @@ struct CodecCase: Sendable, CustomTestStringConvertible {
         [
             CodecCase(name: "hello", frame: .hello(WireCodec.Hello(clusterID: "prod-eu", sender: "n1"))),
             CodecCase(
+                name: "hello with the sender's address",
+                frame: .hello(
+                    WireCodec.Hello(clusterID: "prod-eu", sender: "n1", senderAddress: "[::1]:12000"))),
+            CodecCase(
                 name: "hello, empty and non-ASCII names",
                 frame: .hello(WireCodec.Hello(clusterID: "", sender: "nœud-ü", protocolVersion: 65535))),
         ]

@@ -393,3 +393,26 @@ struct TCPTransportTests {
         }
     }
 }
+
+@Suite("TCPTransport addresses", .timeLimit(.minutes(1)))
+struct TCPTransportAddressTests {
+    @Test("a node answers a peer it has no address for at the address that peer gave in its hello")
+    func answersAtAnnouncedAddress() async throws {
+        let book = AddressBook()  // b never learns a's address from it
+        let logs = LogRecorder()
+        let a = TestTransport("n1", book: book, logs: logs)
+        let b = TestTransport("n2", book: AddressBook(), logs: logs)
+        try await a.start(in: book)
+        try await b.start(in: book)
+        let ping = Samples.envelopes(from: "n1", to: "n2")[0]
+        a.transport.send([ping])
+        #expect(await eventually { b.received.all == [ping] })
+        let pong = Samples.envelopes(from: "n2", to: "n1")[0]
+        b.transport.send([pong])
+        #expect(await eventually { a.received.all == [pong] })
+        #expect(b.received.unreachablePeers.isEmpty)
+
+        await a.transport.shutdown()
+        await b.transport.shutdown()
+    }
+}

@@ -8,6 +8,11 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
     case readFailed
     /// The node is shutting down or has stopped.
     case stopped
+    /// A membership change could not be made now (another is in flight, or a new leader has not
+    /// committed an entry of its term yet); retry shortly.
+    case membershipChangeInProgress
+    /// A membership change that makes no sense for the current configuration.
+    case invalidMembershipChange(String)
 
     public var description: String {
         switch self {
@@ -15,6 +20,8 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .dropped: "the proposal was replaced by another leader's entry"
         case .readFailed: "leadership was lost before the read could be confirmed"
         case .stopped: "the node has stopped"
+        case .membershipChangeInProgress: "another membership change is in progress"
+        case .invalidMembershipChange(let reason): reason
         }
     }
 }

@@ -38,7 +38,10 @@ public struct RaftNodeStatus: Sendable, Equatable {
     public var appliedIndex: LogIndex
     public var lastIndex: LogIndex
     public var snapshotIndex: LogIndex
-    /// On a leader: each follower's replication progress.
+    /// The configuration in effect, and the index of the entry that made it.
+    public var configuration: ClusterConfiguration
+    public var configurationIndex: LogIndex
+    /// On a leader: each other member's replication progress (voters and learners).
     public var followers: [NodeID: Progress]
     /// On a follower receiving a snapshot: bytes received of the total.
     public var incomingSnapshot: (index: LogIndex, received: UInt64, total: UInt64)?
@@ -47,7 +50,8 @@ public struct RaftNodeStatus: Sendable, Equatable {
         lhs.id == rhs.id && lhs.role == rhs.role && lhs.term == rhs.term && lhs.leader == rhs.leader
             && lhs.commitIndex == rhs.commitIndex && lhs.appliedIndex == rhs.appliedIndex
             && lhs.lastIndex == rhs.lastIndex && lhs.snapshotIndex == rhs.snapshotIndex
-            && lhs.followers == rhs.followers
+            && lhs.followers == rhs.followers && lhs.configuration == rhs.configuration
+            && lhs.configurationIndex == rhs.configurationIndex
             && lhs.incomingSnapshot?.index == rhs.incomingSnapshot?.index
             && lhs.incomingSnapshot?.received == rhs.incomingSnapshot?.received
     }
@@ -83,6 +87,11 @@ public actor RaftNode<Machine: StateMachine> {
     private var proposals:
         [LogIndex: (term: Term, continuation: CheckedContinuation<Result<Machine.Output, NodeError>, Never>)] =
             [:]
+    /// Membership changes waiting for their configuration entry to apply, by index.
+    private var membershipChanges: [LogIndex: (term: Term, waiters: [MembershipWaiter])] = [:]
+    /// The configuration in effect, readable without going through the loop (the transport looks
+    /// up peer addresses in it).
+    private let publishedConfiguration: Mutex<ClusterConfiguration>
     private var reads: [ReadRequestID: PendingRead] = [:]
     private var nextReadID: UInt64 = 1
     private var lastSnapshotIndex: LogIndex
@@ -140,7 +149,11 @@ public actor RaftNode<Machine: StateMachine> {
         self.onEvent = onEvent
         self.lastSnapshotIndex = recovered.log.snapshotIndex
         self.recordedCommit = recovered.log.committed
+        self.publishedConfiguration = Mutex(core.configuration)
     }
+
+    /// The configuration in effect as of the loop's last pass; safe to call from any thread.
+    public nonisolated var configuration: ClusterConfiguration { publishedConfiguration.withLock { $0 } }
 
     // MARK: Entry points (enqueue only)
 
@@ -158,6 +171,18 @@ public actor RaftNode<Machine: StateMachine> {
             inbox.push(.propose(command, continuation))
         }
         return try result.get()
+    }
+
+    /// Changes the cluster's membership, one server at a time, and returns once the change is
+    /// committed and applied here. A change that changes nothing returns once the configuration
+    /// in effect is committed. Fails with `.notLeader` on a follower, `.membershipChangeInProgress`
+    /// while another change is in flight, `.invalidMembershipChange` if it makes no sense, or
+    /// `.dropped` if a new leader replaced the entry.
+    public nonisolated func changeMembership(_ change: MembershipChange) async throws(NodeError) {
+        let result = await withCheckedContinuation { continuation in
+            inbox.push(.changeMembership(change, continuation))
+        }
+        try result.get()
     }
 
     /// Runs `body` on the state machine once a linearizable read is safe (ReadIndex: the node is
@@ -189,14 +214,15 @@ public actor RaftNode<Machine: StateMachine> {
 
     public var status: RaftNodeStatus {
         var followers: [NodeID: Progress] = [:]
-        for peer in core.configuration.voters where peer != id {
-            if let progress = core.progress(of: peer) { followers[peer] = progress }
+        for member in core.configuration.members where member.id != id {
+            if let progress = core.progress(of: member.id) { followers[member.id] = progress }
         }
         return RaftNodeStatus(
             id: id, role: core.role.name, term: core.term, leader: core.leader,
             commitIndex: core.log.committed,
             appliedIndex: core.log.applied, lastIndex: core.log.lastIndex,
             snapshotIndex: core.log.snapshotIndex,
+            configuration: core.configuration, configurationIndex: core.configurationIndex,
             followers: followers,
             incomingSnapshot: core.incomingSnapshot.map {
                 ($0.metadata.index, UInt64($0.data.count), $0.totalBytes)
@@ -240,6 +266,8 @@ public actor RaftNode<Machine: StateMachine> {
             try process(ready)
         }
         try takeSnapshotIfDue()
+        let configuration = core.configuration
+        publishedConfiguration.withLock { if $0 != configuration { $0 = configuration } }
     }
 
     private func handle(_ input: Input) {
@@ -273,6 +301,24 @@ public actor RaftNode<Machine: StateMachine> {
             }
         case .staleRead(let read):
             read.serve(machine)
+        case .changeMembership(let change, let continuation):
+            do throws(MembershipError) {
+                let index = try core.proposeMembershipChange(change)
+                if index <= core.log.applied {
+                    continuation.resume(returning: .success(()))
+                } else {
+                    let term = core.log.term(at: index) ?? core.term
+                    membershipChanges[index, default: (term, [])].waiters.append(continuation)
+                }
+            } catch {
+                let failure: NodeError =
+                    switch error {
+                    case .notLeader(let hint): .notLeader(leaderHint: hint)
+                    case .changeInProgress: .membershipChangeInProgress
+                    case .invalid(let reason): .invalidMembershipChange(reason)
+                    }
+                continuation.resume(returning: .failure(failure))
+            }
         }
     }
 
@@ -314,6 +360,10 @@ public actor RaftNode<Machine: StateMachine> {
                 proposals[index] = nil
                 waiter.continuation.resume(returning: .failure(.dropped))
             }
+            for (index, change) in membershipChanges where index <= snapshot.metadata.index {
+                membershipChanges[index] = nil
+                for waiter in change.waiters { waiter.resume(returning: .failure(.dropped)) }
+            }
             onEvent(.snapshotInstalled(index: snapshot.metadata.index, bytes: snapshot.data.count))
         }
         for entry in ready.entriesToApply {
@@ -322,6 +372,11 @@ public actor RaftNode<Machine: StateMachine> {
             if let waiter = proposals.removeValue(forKey: entry.index) {
                 waiter.continuation.resume(
                     returning: waiter.term == entry.term ? .success(output) : .failure(.dropped))
+            }
+            if let change = membershipChanges.removeValue(forKey: entry.index) {
+                let result: Result<Void, NodeError> =
+                    change.term == entry.term ? .success(()) : .failure(.dropped)
+                for waiter in change.waiters { waiter.resume(returning: result) }
             }
         }
         for readID in ready.readsToServe { reads.removeValue(forKey: readID)?.serve(machine) }
@@ -358,12 +413,17 @@ public actor RaftNode<Machine: StateMachine> {
         isStopped = true
         for (_, waiter) in proposals { waiter.continuation.resume(returning: .failure(error)) }
         proposals = [:]
+        for (_, change) in membershipChanges {
+            for waiter in change.waiters { waiter.resume(returning: .failure(error)) }
+        }
+        membershipChanges = [:]
         for (_, read) in reads { read.fail(error) }
         reads = [:]
         for input in inbox.takeAll() {
             switch input {
             case .propose(_, let continuation): continuation.resume(returning: .failure(error))
             case .read(let read), .staleRead(let read): read.fail(error)
+            case .changeMembership(_, let continuation): continuation.resume(returning: .failure(error))
             case .tick, .receive, .unreachable: break
             }
         }
@@ -383,7 +443,10 @@ public actor RaftNode<Machine: StateMachine> {
         case propose([UInt8], CheckedContinuation<Result<Machine.Output, NodeError>, Never>)
         case read(PendingRead)
         case staleRead(PendingRead)
+        case changeMembership(MembershipChange, MembershipWaiter)
     }
+
+    typealias MembershipWaiter = CheckedContinuation<Result<Void, NodeError>, Never>
 
     /// Inputs queue here; the loop wakes once per burst and takes them all, which is what lets a
     /// burst share one `Ready`.
@@ -409,6 +472,8 @@ public actor RaftNode<Machine: StateMachine> {
                 switch input {
                 case .propose(_, let continuation): continuation.resume(returning: .failure(.stopped))
                 case .read(let read), .staleRead(let read): read.fail(.stopped)
+                case .changeMembership(_, let continuation):
+                    continuation.resume(returning: .failure(.stopped))
                 case .tick, .receive, .unreachable: break
                 }
             }

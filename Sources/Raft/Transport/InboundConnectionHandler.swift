@@ -7,6 +7,8 @@ struct InboundContext: Sendable {
     var clusterID: String
     var maxFrameBytes: Int
     var onReceive: @Sendable (Envelope) -> Void
+    /// A peer introduced itself with the address it listens on.
+    var onHello: @Sendable (_ sender: NodeID, _ address: String) -> Void
     var logger: Logger
 }
 
@@ -47,6 +49,7 @@ final class InboundConnectionHandler: ChannelInboundHandler {
                 )
             }
             sender = hello.sender
+            if !hello.senderAddress.isEmpty { inbound.onHello(hello.sender, hello.senderAddress) }
             inbound.logger.debug("accepted connection from \(remote(context)) (\(hello.sender))")
         case .envelope(let envelope):
             guard let sender else { return close(context, "an envelope before the hello") }

@@ -6,6 +6,8 @@ import NIOPosix
 struct OutboundContext: Sendable {
     var localID: NodeID
     var clusterID: String
+    /// Our Raft address as peers should dial it, sent in every hello.
+    var advertisedAddress: @Sendable () -> String
     var peerAddress: @Sendable (NodeID) -> String?
     var onUnreachable: @Sendable (NodeID) -> Void
     var options: TCPTransportOptions
@@ -217,7 +219,10 @@ final class PeerLink: Sendable {
         outbound.logger.debug("connected to \(peer) at \(address)")
         var hello: [UInt8] = []
         WireCodec.encode(
-            .hello(WireCodec.Hello(clusterID: outbound.clusterID, sender: outbound.localID)), into: &hello)
+            .hello(
+                WireCodec.Hello(
+                    clusterID: outbound.clusterID, sender: outbound.localID,
+                    senderAddress: outbound.advertisedAddress())), into: &hello)
         channel.write(ByteBuffer(bytes: hello), promise: nil)
         drain(channel, mustFlush: true)
     }

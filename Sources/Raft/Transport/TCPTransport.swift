@@ -16,7 +16,9 @@ import Synchronization
 ///   arrival order (see `InboundConnectionHandler`). A bad peer costs only its own connection.
 ///
 /// Callbacks run on NIO event-loop threads and must not block: `RaftNode.receive` and
-/// `RaftNode.reportUnreachable` only enqueue. `peerAddress` is called at every connection attempt.
+/// `RaftNode.reportUnreachable` only enqueue. `peerAddress` is called at every connection attempt;
+/// for a peer it does not know, the address the peer gave in its own hello is used, so a node can
+/// answer a leader before it has the configuration that names it.
 ///
 /// Plain channel handlers rather than the style guide's `NIOAsyncChannel`: `send` is synchronous and
 /// must not wait, so each peer's queue, connection and backoff form a small state machine on one
@@ -39,6 +41,8 @@ public final class TCPTransport: RaftTransport, Sendable {
     private let outbound: OutboundContext
     private let inbound: InboundContext
     private let state = Mutex(State())
+    /// Addresses peers announced in their hellos (a fallback for `peerAddress`), and ours.
+    private let directory: AddressDirectory
 
     private struct State {
         var phase = Phase.created
@@ -55,14 +59,15 @@ public final class TCPTransport: RaftTransport, Sendable {
 
     /// Creates a transport; nothing is bound until `start()`. Sends work before `start()` (they
     /// only need outbound connections). Without a `group`, a one-thread group is created and shut
-    /// down with the transport.
+    /// down with the transport. `advertisedAddress` is the Raft address given to peers in each
+    /// hello (default: the bound address, which is only right when `listenAddress` is dialable).
     public init(
         localID: NodeID, clusterID: String, listenAddress: String,
         peerAddress: @escaping @Sendable (NodeID) -> String?,
         onReceive: @escaping @Sendable (Envelope) -> Void,
         onUnreachable: @escaping @Sendable (NodeID) -> Void,
         logger: Logger, options: TCPTransportOptions = TCPTransportOptions(),
-        group: (any EventLoopGroup)? = nil
+        group: (any EventLoopGroup)? = nil, advertisedAddress: String? = nil
     ) {
         self.localID = localID
         self.clusterID = clusterID
@@ -73,12 +78,16 @@ public final class TCPTransport: RaftTransport, Sendable {
         self.logger = logger
         self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.ownsGroup = group == nil
+        let directory = AddressDirectory(advertised: advertisedAddress)
+        self.directory = directory
         self.outbound = OutboundContext(
-            localID: localID, clusterID: clusterID, peerAddress: peerAddress, onUnreachable: onUnreachable,
-            options: options, logger: logger)
+            localID: localID, clusterID: clusterID, advertisedAddress: { directory.advertised },
+            peerAddress: { peer in peerAddress(peer) ?? directory.address(of: peer) },
+            onUnreachable: onUnreachable, options: options, logger: logger)
         self.inbound = InboundContext(
             localID: localID, clusterID: clusterID, maxFrameBytes: options.maxFrameBytes,
             onReceive: onReceive,
+            onHello: { sender, address in directory.record(address, for: sender) },
             logger: logger)
     }
 
@@ -136,6 +145,7 @@ public final class TCPTransport: RaftTransport, Sendable {
             try? await server.close()
             throw .shutDown
         }
+        if let bound { directory.listening(at: bound.description) }
         logger.info("listening on \(bound?.description ?? listenAddress)")
     }
 
@@ -209,4 +219,18 @@ public final class TCPTransport: RaftTransport, Sendable {
         }
         return isOpen
     }
+}
+
+/// The Raft addresses a transport knows beyond its `peerAddress` lookup: the ones peers gave in
+/// their hellos, and the one it gives in its own. Shared by the inbound and outbound sides.
+final class AddressDirectory: Sendable {
+    private let state: Mutex<(announced: [NodeID: String], advertised: String)>
+
+    /// `advertised`: the address to give peers; nil until `start()` binds, then the bound one.
+    init(advertised: String?) { state = Mutex(([:], advertised ?? "")) }
+
+    var advertised: String { state.withLock { $0.advertised } }
+    func listening(at bound: String) { state.withLock { if $0.advertised.isEmpty { $0.advertised = bound } } }
+    func address(of peer: NodeID) -> String? { state.withLock { $0.announced[peer] } }
+    func record(_ address: String, for peer: NodeID) { state.withLock { $0.announced[peer] = address } }
 }

@@ -10,7 +10,7 @@
 ///
 /// Payloads:
 /// - `hello` (kind 1), the first frame on every connection: cluster id and sender id as strings,
-///   then the protocol version (u16).
+///   the protocol version (u16), then the sender's Raft address as a string (empty if unknown).
 /// - `envelope` (kind 2): from, to (strings), term (u64), a message tag (u8) and the message's
 ///   fields in declaration order. Indexes, terms, offsets and sizes are u64; booleans one byte
 ///   (0 or 1); an optional a presence byte then the value; a two-case result a tag byte (0 for the
@@ -41,16 +41,24 @@ public enum WireCodec {
         case envelope(Envelope)
     }
 
-    /// Introduces a connection: who is speaking, and in which cluster.
+    /// Introduces a connection: who is speaking, in which cluster, and where it listens.
     public struct Hello: Sendable, Equatable {
         public var clusterID: String
         public var sender: NodeID
         public var protocolVersion: UInt16
+        /// Where the sender accepts Raft connections, so the receiver can answer a node it has no
+        /// address for yet: a node joining the cluster hears from the leader before it has the
+        /// configuration entries that name the leader's address.
+        public var senderAddress: String
 
-        public init(clusterID: String, sender: NodeID, protocolVersion: UInt16 = WireCodec.protocolVersion) {
+        public init(
+            clusterID: String, sender: NodeID, protocolVersion: UInt16 = WireCodec.protocolVersion,
+            senderAddress: String = ""
+        ) {
             self.clusterID = clusterID
             self.sender = sender
             self.protocolVersion = protocolVersion
+            self.senderAddress = senderAddress
         }
     }
 
@@ -94,6 +102,7 @@ public enum WireCodec {
             bytes.appendString(hello.clusterID)
             bytes.appendString(hello.sender.name)
             bytes.appendInteger(hello.protocolVersion)
+            bytes.appendString(hello.senderAddress)
         case .envelope(let envelope):
             bytes.append(FrameKind.envelope.rawValue)
             encode(envelope, into: &bytes)
@@ -236,7 +245,11 @@ public enum WireCodec {
             let clusterID = try reader.string()
             let sender = NodeID(try reader.string())
             let protocolVersion = try reader.integer(UInt16.self)
-            frame = .hello(Hello(clusterID: clusterID, sender: sender, protocolVersion: protocolVersion))
+            let senderAddress = try reader.string()
+            frame = .hello(
+                Hello(
+                    clusterID: clusterID, sender: sender, protocolVersion: protocolVersion,
+                    senderAddress: senderAddress))
         case .envelope:
             frame = .envelope(try decodeEnvelope(&reader))
         case nil:

@@ -29,7 +29,7 @@ extension RaftCore {
         let request = RequestVote(
             isPreVote: isPreVote, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm)
         let askedTerm = isPreVote ? term.next : term
-        for peer in peers {
+        for peer in otherVoters {
             outbox.append(Envelope(from: id, to: peer, term: askedTerm, message: .requestVote(request)))
         }
     }

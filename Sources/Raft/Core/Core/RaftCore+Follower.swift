@@ -25,7 +25,8 @@ extension RaftCore {
             )
             return
         }
-        if let conflict = log.firstConflict(in: request.entries), conflict <= log.committed {
+        let conflict = log.firstConflict(in: request.entries)
+        if let conflict, conflict <= log.committed {
             // Leader Completeness (§5.4) makes this impossible; only a deliberately broken variant
             // gets here, and then the simulation, not a crash, must report it.
             precondition(
@@ -33,6 +34,9 @@ extension RaftCore {
             return
         }
         let lastCovered = log.appendFromLeader(after: request.prevLogIndex, request.entries)
+        // A removed suffix may have held configurations; the new entries may hold others (§4.1).
+        if let conflict { forgetConfigurations(from: conflict) }
+        recordConfigurationEntries(request.entries)
         // Pitfall: only what this message proved matches may be committed, not our whole log.
         log.commit(to: min(request.leaderCommit, lastCovered))
         send(to: leader, .appendEntriesResponse(AppendEntriesResponse(.accepted(matchIndex: lastCovered))))
@@ -97,6 +101,10 @@ extension RaftCore {
         incomingSnapshot = nil
         let snapshot = Snapshot(metadata: metadata, data: incoming.data)
         log.restore(index: metadata.index, term: metadata.term)
+        let before = configuration
+        configurations.restore(metadata.configuration, at: metadata.index)
+        configurations.truncate(from: log.lastIndex.next)  // what the restore discarded
+        configurationDidChange(from: before)
         self.snapshot = snapshot
         snapshotToInstall = snapshot
         events.append(.receivedSnapshot(index: metadata.index))

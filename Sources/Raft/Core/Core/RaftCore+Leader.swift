@@ -3,7 +3,7 @@
 extension RaftCore {
     mutating func becomeLeader() {
         var progress: [NodeID: Progress] = [:]
-        for peer in peers { progress[peer] = Progress(next: log.lastIndex.next) }
+        for peer in replicationTargets { progress[peer] = Progress(next: log.lastIndex.next) }
         role = .leader(LeaderState(progress: progress))
         heartbeatElapsed = 0
         events.append(.becameLeader(term: term))
@@ -20,12 +20,16 @@ extension RaftCore {
         }
         guard config.checkQuorum else { return }
         var hasQuorum = true
-        let (electionTicks, quorum) = (config.electionTicks, quorum)
+        let (electionTicks, quorum, configuration, id) = (config.electionTicks, quorum, configuration, id)
         withLeaderState { state in
             state.ticksSinceQuorumCheck += 1
             guard state.ticksSinceQuorumCheck >= electionTicks else { return }
             state.ticksSinceQuorumCheck = 0
-            let active = 1 + state.progress.values.filter(\.recentlyActive).count
+            // Only voters count; a leader that is being removed does not count itself (§4.2.2).
+            let activeFollowers = state.progress.filter {
+                configuration.isVoter($0.key) && $0.value.recentlyActive
+            }
+            let active = (configuration.isVoter(id) ? 1 : 0) + activeFollowers.count
             hasQuorum = active >= quorum
             for peer in state.progress.keys { state.progress[peer]!.recentlyActive = false }
         }
@@ -37,7 +41,7 @@ extension RaftCore {
 
     mutating func broadcastHeartbeat(readContext: UInt64) {
         guard case .leader(let state) = role else { return }
-        for peer in peers {
+        for peer in replicationTargets {
             // Never tell a follower to commit past what it is known to hold (pitfall: follower commit).
             let commit = min(state.progress[peer]?.match ?? .zero, log.committed)
             send(to: peer, .heartbeat(Heartbeat(commit: commit, readContext: readContext)))
@@ -52,7 +56,7 @@ extension RaftCore {
     /// Sends each follower what it is missing, as far as flow control allows. Called once per
     /// `Ready`, so proposals made in between travel together.
     mutating func sendAppendsToAll() {
-        for peer in peers { sendAppends(to: peer) }
+        for peer in replicationTargets { sendAppends(to: peer) }
     }
 
     mutating func sendAppends(to peer: NodeID) {

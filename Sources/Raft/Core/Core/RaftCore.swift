@@ -13,7 +13,10 @@ public enum ProposalError: Error, Sendable, Equatable {
 /// done, before taking the next one (see `Ready`).
 public struct RaftCore: Sendable {
     public let config: RaftConfig
-    public let configuration: ClusterConfiguration
+    /// Every configuration from the snapshot's on; the latest is `configuration`.
+    var configurations: ConfigurationHistory
+    /// A committed configuration that dropped this node as a voter, not yet reported.
+    var removalToReport: LogIndex?
     public var id: NodeID { config.id }
 
     public internal(set) var hardState: HardState
@@ -45,6 +48,9 @@ public struct RaftCore: Sendable {
 
     /// A node starting from what it had on disk (all of it empty for a new cluster). `log` must
     /// start right after `snapshot`, if there is one; the state machine is restored from it.
+    /// `configuration` is the one in effect before any configuration entry of `log` (a snapshot
+    /// carries its own): the cluster's voters for a static cluster, or empty for a node that will
+    /// get everything from a leader (a bootstrapping node logs its configuration as entry 1).
     public init(
         config: RaftConfig, configuration: ClusterConfiguration, hardState: HardState = HardState(),
         log: RaftLog = RaftLog(), snapshot: Snapshot? = nil
@@ -54,7 +60,10 @@ public struct RaftCore: Sendable {
             "log starts after \(log.snapshotIndex), snapshot is at \(snapshot?.metadata.index ?? .zero)")
         self.snapshot = snapshot
         self.config = config
-        self.configuration = configuration
+        var configurations = ConfigurationHistory(
+            base: snapshot?.metadata.configuration ?? configuration, at: log.snapshotIndex)
+        for entry in log.entries { configurations.append(entry) }
+        self.configurations = configurations
         self.hardState = hardState
         self.persistedHardState = hardState
         self.log = log
@@ -144,6 +153,8 @@ public struct RaftCore: Sendable {
     /// `Ready.readsToServe` once the state machine may answer it, or in `Ready.readsFailed`.
     public mutating func requestRead(_ id: ReadRequestID) throws(ProposalError) {
         guard isLeader else { throw .notLeader(leaderHint: leader) }
+        // A leader that is removing itself does not count toward a quorum of heartbeat answers.
+        guard configuration.isVoter(self.id) else { throw .notLeader(leaderHint: nil) }
         if config.testingFault == .readWithoutReadIndex {
             reads.confirmed.append((.zero, id))
             return
@@ -172,12 +183,14 @@ public struct RaftCore: Sendable {
             "\(id): snapshot term \(snapshot.metadata.term) does not match the log at \(index)")
         self.snapshot = snapshot
         log.compact(through: compactingThrough)
+        configurations.compact(through: compactingThrough)
     }
 
     /// The metadata a snapshot of the state machine at `index` (applied, not compacted) must carry.
     public func snapshotMetadata(at index: LogIndex) -> SnapshotMetadata? {
         guard index <= log.applied, let term = log.term(at: index) else { return nil }
-        return SnapshotMetadata(index: index, term: term, configuration: configuration)
+        return SnapshotMetadata(
+            index: index, term: term, configuration: configurations.configuration(at: index))
     }
 
     /// The transport could not reach `peer`: stop pipelining to it and probe once it is back.
@@ -202,7 +215,16 @@ public struct RaftCore: Sendable {
     /// The caller MUST process it as `Ready` documents and then call `advance(_:)`.
     public mutating func takeReady() -> Ready? {
         precondition(!readyInProgress, "\(id): takeReady() called again before advance()")
-        if isLeader { sendAppendsToAll() }
+        if isLeader {
+            sendAppendsToAll()
+            retireRemovedPeers()
+        }
+        if isLeader && isConfigurationCommitted && !configuration.isVoter(id) {
+            // Removed: tell the followers the change committed before stepping down (§4.2.2), so
+            // they need not wait for the next leader to learn it.
+            broadcastHeartbeat(readContext: 0)
+        }
+        handleCommittedRemoval()
         reads.isLastRoundOpen = false
 
         var ready = Ready()
@@ -344,6 +366,6 @@ public struct RaftCore: Sendable {
         outbox.append(Envelope(from: id, to: peer, term: term, message: message))
     }
 
-    /// Voters other than this node, in sorted order.
-    var peers: [NodeID] { configuration.voters.filter { $0 != id } }
+    /// Voters other than this node, in sorted order: they are asked for votes.
+    var otherVoters: [NodeID] { configuration.voters.filter { $0 != id } }
 }

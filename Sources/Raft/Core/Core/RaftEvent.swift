@@ -14,6 +14,12 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
     case snapshotDelivered(to: NodeID, index: LogIndex)
     /// This follower received a whole snapshot from the leader; it is in `Ready.snapshotToInstall`.
     case receivedSnapshot(index: LogIndex)
+    /// The configuration in effect changed: an entry for it was appended (or, on a follower,
+    /// removed with a conflicting suffix, or replaced by a snapshot). Not yet committed.
+    case configurationChanged(index: LogIndex, configuration: ClusterConfiguration)
+    /// A configuration that no longer has this node as a voter is committed: it will not campaign
+    /// again, and a leader has stepped down (thesis §4.2.2).
+    case removedFromVoters(index: LogIndex)
 
     public var description: String {
         switch self {
@@ -27,6 +33,9 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
         case .sendingSnapshot(let peer, let index): "sending snapshot at \(index) to \(peer)"
         case .snapshotDelivered(let peer, let index): "\(peer) installed snapshot at \(index)"
         case .receivedSnapshot(let index): "received snapshot at \(index) from the leader"
+        case .configurationChanged(let index, let configuration):
+            "configuration at \(index): \(configuration)"
+        case .removedFromVoters(let index): "no longer a voter (configuration at \(index))"
         }
     }
 }

@@ -5,6 +5,9 @@ public struct Entry: Sendable, Equatable, CustomStringConvertible {
         case command = 1
         /// Appended by every new leader so it can commit an entry of its own term (Raft §5.4.2, §8).
         case noop = 2
+        /// A new cluster configuration (`ClusterConfiguration.encoded()`), in effect as soon as it
+        /// is in the log (thesis §4.1).
+        case configuration = 3
     }
 
     public var term: Term
@@ -22,5 +25,11 @@ public struct Entry: Sendable, Equatable, CustomStringConvertible {
     /// Approximate encoded size, used to bound messages and batches.
     public var byteSize: Int { data.count + 24 }
 
-    public var description: String { "\(index)@\(term)\(kind == .noop ? " noop" : "")" }
+    public var description: String {
+        switch kind {
+        case .command: "\(index)@\(term)"
+        case .noop: "\(index)@\(term) noop"
+        case .configuration: "\(index)@\(term) config"
+        }
+    }
 }

@@ -1,0 +1,106 @@
+/// Configuration changes, one server at a time (thesis §4.1-§4.2).
+extension RaftCore {
+    /// The configuration in effect: the latest one in the log, committed or not (thesis §4.1).
+    public var configuration: ClusterConfiguration { configurations.latest }
+    /// The index of the entry that made `configuration` (zero or the snapshot's index if none did).
+    public var configurationIndex: LogIndex { configurations.latestIndex }
+    /// Whether `configuration` is committed, so another change may follow.
+    public var isConfigurationCommitted: Bool { configurations.latestIndex <= log.committed }
+
+    /// Appends a configuration entry making `change`, if this node leads and may change the
+    /// configuration now; returns the entry's index. The change is in effect at once and is done
+    /// when that entry is committed. A change that would not alter the configuration appends
+    /// nothing and returns the index of the entry that made the current one.
+    public mutating func proposeMembershipChange(_ change: MembershipChange) throws(MembershipError)
+        -> LogIndex
+    {
+        guard isLeader else { throw .notLeader(leaderHint: leader) }
+        let next = try change.applied(to: configuration)
+        if next == configuration { return configurationIndex }
+        // Thesis §4.1: one change at a time, each from a committed configuration. And a new leader
+        // must first commit an entry of its own term, or a change it appends could be lost to an
+        // older uncommitted one from a previous term (the single-server bug found in 2015).
+        guard isConfigurationCommitted, log.term(at: log.committed) == term else { throw .changeInProgress }
+        let entry = Entry(term: term, index: log.lastIndex.next, kind: .configuration, data: next.encoded())
+        log.appendAsLeader(entry)
+        recordConfigurationEntries([entry])
+        return entry.index
+    }
+
+    /// Notes the configuration entries among `entries`, just appended to the log, and reacts if
+    /// the configuration in effect changed.
+    mutating func recordConfigurationEntries(_ entries: some Collection<Entry>) {
+        let before = configuration
+        for entry in entries where entry.kind == .configuration && entry.index > configurations.latestIndex {
+            configurations.append(entry)
+        }
+        configurationDidChange(from: before)
+    }
+
+    /// The log lost `index` and after: fall back to the configuration before it.
+    mutating func forgetConfigurations(from index: LogIndex) {
+        let before = configuration
+        configurations.truncate(from: index)
+        configurationDidChange(from: before)
+    }
+
+    /// Keeps the leader's replication state and the election rules in step with the configuration.
+    mutating func configurationDidChange(from before: ClusterConfiguration) {
+        guard configuration != before else { return }
+        events.append(.configurationChanged(index: configurationIndex, configuration: configuration))
+        if before.isVoter(id) && !configuration.isVoter(id) {
+            removalToReport = configurationIndex
+        } else if configuration.isVoter(id) {
+            removalToReport = nil
+        }
+        let (index, targets) = (log.lastIndex, replicationTargets)
+        withLeaderState { state in
+            for peer in targets where state.progress[peer] == nil {
+                state.progress[peer] = Progress(next: index.next)
+            }
+            for peer in state.progress.keys where !targets.contains(peer) {
+                state.progress[peer] = nil
+            }
+        }
+        if case .preCandidate = role, !configuration.isVoter(id) { becomeFollower(term: term, leader: nil) }
+        if case .candidate = role, !configuration.isVoter(id) { becomeFollower(term: term, leader: nil) }
+    }
+
+    /// Once a configuration without this node as a voter is committed: a leader steps down
+    /// (thesis §4.2.2), and a node that was a voter reports, once, that it no longer votes.
+    mutating func handleCommittedRemoval() {
+        guard isConfigurationCommitted, !configuration.isVoter(id) else { return }
+        if isLeader { becomeFollower(term: term, leader: nil) }
+        if let index = removalToReport {
+            removalToReport = nil
+            events.append(.removedFromVoters(index: index))
+        }
+    }
+
+    /// Who the leader sends the log to, sorted: every member but itself, voters and learners, and
+    /// also members that the latest, uncommitted configuration removes, so they learn of their
+    /// removal (and stop campaigning) and the change can still commit if it is replaced.
+    var replicationTargets: [NodeID] {
+        let committed = configurations.configuration(at: log.committed)
+        var ids = Set(configuration.members.map(\.id))
+        if committed != configuration { ids.formUnion(committed.members.map(\.id)) }
+        ids.remove(id)
+        return ids.sorted()
+    }
+
+    /// Stops replicating to members whose removal is now committed, after one last heartbeat that
+    /// tells them the commit index, so they learn they are out and say so.
+    mutating func retireRemovedPeers() {
+        guard case .leader(let state) = role else { return }
+        let targets = replicationTargets
+        let removed = state.progress.keys.filter { !targets.contains($0) }.sorted()
+        guard !removed.isEmpty else { return }
+        for peer in removed {
+            let commit = min(state.progress[peer]?.match ?? .zero, log.committed)
+            send(to: peer, .heartbeat(Heartbeat(commit: commit, readContext: 0)))
+        }
+        withLeaderState { state in
+            for peer in removed { state.progress[peer] = nil }
+        }
+    }
+}
