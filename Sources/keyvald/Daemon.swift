@@ -1,0 +1,299 @@
+import Foundation
+import KeyVal
+import KeyValClient
+import KeyValHTTP
+import Logging
+import NIOCore
+import NIOPosix
+import Raft
+import ServiceLifecycle
+import Synchronization
+
+/// One keyvald process: validates the flags, opens (or bootstraps, or joins) the node's state, and
+/// runs the Raft node and the HTTP API until SIGTERM/SIGINT.
+struct Daemon {
+    /// Raft time advances in ticks of this length; timeouts are whole numbers of ticks.
+    static let tick = Duration.milliseconds(10)
+
+    let nodeID: NodeID?
+    let httpAddress: NetworkAddress
+    let raftAddress: NetworkAddress
+    let joinTarget: NetworkAddress?
+    let dataDirectory: String
+    let inMemory: Bool
+    let electionTicks: Int
+    let heartbeatTicks: Int
+    let options: RaftNodeOptions
+    let logger: Logger
+
+    init(_ command: Keyvald) throws(DaemonError) {
+        guard !command.dataDirectory.isEmpty else { throw .usage("the data directory is empty") }
+        httpAddress = try ListenAddress.normalize(command.httpAddress, flag: "haddr")
+        raftAddress = try ListenAddress.normalize(command.raftAddress, flag: "raddr")
+        guard httpAddress != raftAddress else { throw .usage("-haddr and -raddr are both \(httpAddress)") }
+        joinTarget = try command.join.map { join throws(DaemonError) in try ListenAddress.normalize(join, flag: "join") }
+        if let id = command.id {
+            guard Self.isValidNodeID(id) else {
+                throw .usage("-id \(id): use 1 to 128 bytes without spaces or control characters")
+            }
+        }
+        nodeID = command.id.map { NodeID($0) }
+        dataDirectory = command.dataDirectory
+        inMemory = command.inMemory
+
+        let election = try Self.duration(command.electionTimeout, flag: "election-timeout")
+        let heartbeat = try Self.duration(command.heartbeatInterval, flag: "heartbeat-interval")
+        electionTicks = Int(election / Self.tick)
+        heartbeatTicks = Int(heartbeat / Self.tick)
+        guard heartbeatTicks >= 1, electionTicks >= 2 * heartbeatTicks else {
+            throw .usage(
+                "-heartbeat-interval \(command.heartbeatInterval) must be at least \(Self.tick) and at most half of -election-timeout \(command.electionTimeout)"
+            )
+        }
+        guard command.snapshotThreshold >= 0 else {
+            throw .usage("-snapshot-threshold \(command.snapshotThreshold) is negative")
+        }
+        options = RaftNodeOptions(tickInterval: Self.tick, snapshotThreshold: command.snapshotThreshold)
+        guard let level = Logger.Level(rawValue: command.logLevel.lowercased()) else {
+            throw .usage("-log-level \(command.logLevel): use trace, debug, info, notice, warning, error or critical")
+        }
+        LoggingSystem.bootstrap { _ in PlainLogHandler(logLevel: level) }
+        logger = Logger(label: "keyvald")
+    }
+
+    func run() async throws {
+        try createDataDirectory()
+        let storage = try openStorage()
+        let hasState = try Self.hasRaftState(storage)
+        let stored = inMemory ? nil : try NodeIdentity.load(from: dataDirectory)
+        let id = nodeID ?? stored.map { NodeID($0.nodeID) } ?? NodeID(raftAddress.description)
+        if let stored, stored.nodeID != id.name {
+            throw DaemonError.dataDirectory(
+                "\(dataDirectory) belongs to node \(stored.nodeID), not \(id); start it with -id \(stored.nodeID)")
+        }
+        let client = HTTPClient()
+        defer { Task { await client.shutdown() } }
+
+        // Which cluster, and how this node enters it.
+        let clusterID: String
+        var joiner: Joiner?
+        if hasState {
+            guard let stored else {
+                throw DaemonError.dataDirectory(
+                    "\(dataDirectory) has Raft state but no \(NodeIdentity.fileName): the node never finished joining; remove the directory and join again"
+                )
+            }
+            clusterID = stored.clusterID
+            if let joinTarget {
+                logger.info("\(dataDirectory) has state: rejoining cluster \(clusterID) with it; ignoring -join \(joinTarget)")
+            }
+        } else if let joinTarget {
+            let found = Joiner(target: joinTarget, client: client, logger: logger)
+            let theirs = try await found.clusterID()
+            if let stored, stored.clusterID != theirs {
+                throw DaemonError.dataDirectory(
+                    "\(dataDirectory) belongs to cluster \(stored.clusterID), but \(joinTarget) is in cluster \(theirs)")
+            }
+            clusterID = theirs
+            joiner = found
+            logger.info("joining cluster \(clusterID) through \(joinTarget)")
+        } else if let stored {
+            // Only a joiner writes its identity before it has state (see below).
+            throw DaemonError.dataDirectory(
+                "\(dataDirectory) was joining cluster \(stored.clusterID) and has no state yet: start it with -join")
+        } else {
+            clusterID = NodeIdentity.newClusterID()
+        }
+
+        // The transport calls back into the node, which needs the transport: a slot breaks the cycle.
+        let slot = NodeSlot()
+        let transport = TCPTransport(
+            localID: id, clusterID: clusterID, listenAddress: raftAddress.description,
+            peerAddress: { peer in
+                slot.node?.configuration.member(peer).flatMap { $0.raftAddress.isEmpty ? nil : $0.raftAddress }
+            },
+            onReceive: { slot.node?.receive($0) },
+            onUnreachable: { slot.node?.reportUnreachable($0) },
+            logger: logger, advertisedAddress: raftAddress.description)
+        // Both ports before anything is written: a node that cannot listen must leave no state
+        // behind (a bootstrapped directory would make a later -join be ignored).
+        do {
+            try await transport.start()
+        } catch {
+            throw DaemonError.usage("-raddr \(raftAddress): \(Self.describe(bindError: error))")
+        }
+        do {
+            try await Self.checkCanListen(on: httpAddress)
+        } catch {
+            await transport.shutdown()
+            throw DaemonError.usage("-haddr \(httpAddress): \(Self.describe(bindError: error))")
+        }
+        if !hasState {
+            // A joiner records its cluster before it can receive any state, so state is never found
+            // without knowing whose it is; a bootstrapping node after its first entry, for the same reason.
+            if joiner == nil { try bootstrap(storage, id: id) }
+            if !inMemory { try NodeIdentity(nodeID: id.name, clusterID: clusterID).save(in: dataDirectory) }
+            if joiner == nil { logger.notice("bootstrapped a new cluster \(clusterID) with \(id) as its only voter") }
+        }
+
+        let config = RaftConfig(
+            id: id, electionTicks: electionTicks, heartbeatTicks: heartbeatTicks,
+            randomSeed: UInt64.random(in: .min ... .max))
+        let node: RaftNode<KVStateMachine>
+        let events = EventLog(id: id, logger: logger)
+        do {
+            node = try RaftNode(
+                config: config, configuration: ClusterConfiguration(members: []), storage: storage,
+                stateMachine: KVStateMachine(), transport: transport, options: options,
+                onEvent: { events.record($0) })
+        } catch {
+            throw DaemonError.dataDirectory("\(dataDirectory): \(error)")
+        }
+        slot.node = node
+        events.start(with: node.configuration)
+
+        let httpRunning = Atomic<Bool>(false)
+        let server = KeyValHTTPServer(
+            replica: NodeReplica(node: node, clusterID: clusterID), nodeID: id.name, client: client,
+            configuration: .init(host: httpAddress.host, port: httpAddress.port), logger: logger,
+            onServerRunning: { [logger, httpAddress, raftAddress] _ in
+                httpRunning.store(true, ordering: .relaxed)
+                logger.notice("\(id) serving HTTP on \(httpAddress), Raft on \(raftAddress)")
+            })
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: RaftService(node: node, transport: transport)),
+            .init(service: HTTPService(server: server)),
+        ]
+        if let joiner {
+            let request = JoinRequest(id: id.name, addr: raftAddress.description, haddr: httpAddress.description)
+            services.append(
+                .init(
+                    service: JoinService(joiner: joiner, request: request, clusterID: clusterID),
+                    successTerminationBehavior: .ignore))
+        }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+                logger: Logger(label: "keyvald.services", factory: { _ in SwiftLogNoOpLogHandler() })))
+        do {
+            try await group.run()
+        } catch {
+            if !httpRunning.load(ordering: .relaxed) {
+                throw DaemonError.usage("-haddr \(httpAddress): \(Self.describe(bindError: error))")
+            }
+            throw error
+        }
+        logger.notice("\(id) stopped")
+    }
+
+    // MARK: Steps
+
+    private func createDataDirectory() throws(DaemonError) {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw .dataDirectory("\(dataDirectory) is not a directory") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw .dataDirectory("cannot create \(dataDirectory): \(error.localizedDescription)")
+        }
+    }
+
+    private func openStorage() throws(DaemonError) -> NodeStorage {
+        if inMemory { return NodeStorage(logStore: MemoryLogStore(), snapshotStore: MemorySnapshotStore()) }
+        do {
+            return try DataDirectory.open(dataDirectory)
+        } catch {
+            throw .dataDirectory("\(error)")
+        }
+    }
+
+    /// Whether the stores hold anything: a term, a vote, an entry or a snapshot.
+    private static func hasRaftState(_ storage: NodeStorage) throws(DaemonError) -> Bool {
+        do {
+            let log = try storage.logStore.load()
+            if log.hardState != HardState() || !log.entries.isEmpty || log.compactedThrough > .zero { return true }
+            return try storage.snapshotStore.loadNewest() != nil
+        } catch {
+            throw .dataDirectory("\(error)")
+        }
+    }
+
+    /// A new cluster's first entry, as hashicorp/raft's BootstrapCluster writes it: a configuration
+    /// with this node as its only voter, at index 1 of term 1, committed (one voter stored it).
+    private func bootstrap(_ storage: NodeStorage, id: NodeID) throws(DaemonError) {
+        let configuration = ClusterConfiguration(members: [
+            Member(id: id, raftAddress: raftAddress.description, httpAddress: httpAddress.description, isVoter: true)
+        ])
+        let entry = Entry(term: Term(1), index: LogIndex(1), kind: .configuration, data: configuration.encoded())
+        do {
+            try storage.logStore.persist(hardState: HardState(term: Term(1)), entries: [entry], commitIndex: LogIndex(1))
+        } catch {
+            throw .dataDirectory("cannot bootstrap: \(error)")
+        }
+    }
+
+    /// Binds `address` and lets go at once: tells "port in use" before any state is written.
+    /// (Another process could take the port in between; then the server's own bind reports it.)
+    private static func checkCanListen(on address: NetworkAddress) async throws {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: address.host, port: address.port).get()
+        try await channel.close()
+    }
+
+    /// NIO's bind errors name the syscall; people want the cause.
+    private static func describe(bindError error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Address already in use") { return "the port is already in use" }
+        if text.contains("Cannot assign requested address") { return "not an address of this machine" }
+        return text
+    }
+
+    // MARK: Parsing
+
+    static func isValidNodeID(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= 128 && id.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7F }
+    }
+
+    /// `250ms`, `1s`, `1.5s`, or a bare number of milliseconds.
+    static func duration(_ text: String, flag: String) throws(DaemonError) -> Duration {
+        let units: [(suffix: String, milliseconds: Double)] = [("ms", 1), ("s", 1000)]
+        for unit in units where text.hasSuffix(unit.suffix) {
+            if let value = Double(text.dropLast(unit.suffix.count)), value > 0, value.isFinite {
+                return .milliseconds(Int64((value * unit.milliseconds).rounded()))
+            }
+        }
+        if let value = Int64(text), value > 0 { return .milliseconds(value) }
+        throw .usage("-\(flag) \(text): use a duration such as 250ms or 1s")
+    }
+}
+
+/// Where the transport's callbacks find the node, which is created after the transport.
+final class NodeSlot: Sendable {
+    private let slot = Mutex<RaftNode<KVStateMachine>?>(nil)
+    var node: RaftNode<KVStateMachine>? {
+        get { slot.withLock { $0 } }
+        set { slot.withLock { $0 = newValue } }
+    }
+}
+
+/// The HTTP API as a service of the group.
+struct HTTPService: Service {
+    let server: KeyValHTTPServer<NodeReplica>
+    func run() async throws { try await server.run() }
+}
+
+/// Joins the cluster once the node and its HTTP API run; a refusal stops the daemon.
+struct JoinService: Service {
+    let joiner: Joiner
+    let request: JoinRequest
+    let clusterID: String
+
+    func run() async throws {
+        try await joiner.join(request)
+        joiner.logger.notice("joined cluster \(clusterID) as \(request.id)")
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import KeyValClient
+import Logging
+import Raft
+
+/// `keyvald -join`: asks a member of the cluster, by its HTTP address, for the cluster's id and
+/// then to add this node. Any member will do: a follower forwards `/join` to the leader. Retries
+/// while the cluster has no leader or the member is unreachable (it may be starting too), and
+/// gives up on a refusal or after `patience`.
+struct Joiner {
+    let target: NetworkAddress
+    let client: HTTPClient
+    let logger: Logger
+    var patience: Duration = .seconds(60)
+
+    /// The cluster id the target reports in `/status`.
+    func clusterID() async throws(DaemonError) -> String {
+        let response = try await retrying("ask \(target) for its cluster id") { () async throws(DaemonError) -> HTTPClientResponse? in
+            try await send(HTTPClientRequest(method: "GET", path: "/status"))
+        }
+        guard let report = try? JSONDecoder().decode(StatusReport.self, from: Data(response.body)),
+            !report.clusterID.isEmpty
+        else {
+            throw .joinFailed("\(target) answered /status with something that is not a keyval status")
+        }
+        return report.clusterID
+    }
+
+    /// Asks the cluster to add this node; returns once the change is committed.
+    func join(_ request: JoinRequest) async throws(DaemonError) {
+        let body: [UInt8]
+        do {
+            body = Array(try JSONEncoder().encode(request))
+        } catch {
+            throw .joinFailed("cannot encode the join request: \(error)")
+        }
+        _ = try await retrying("join the cluster through \(target)") { () async throws(DaemonError) -> HTTPClientResponse? in
+            try await send(
+                HTTPClientRequest(
+                    method: "POST", path: "/join", headers: [("Content-Type", "application/json")], body: body))
+        }
+    }
+
+    /// Sends `request`; nil means "try again" (unreachable, or 5xx: no leader yet).
+    private func send(_ request: HTTPClientRequest) async throws(DaemonError) -> HTTPClientResponse? {
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, host: target.host, port: target.port, timeout: .seconds(15))
+        } catch {
+            logger.info("cannot reach \(target) yet: \(error)")
+            return nil
+        }
+        switch response.status {
+        case 200..<300: return response
+        case 500...:
+            logger.info("\(target) cannot serve \(request.path) yet (\(response.status)): \(response.bodyText)")
+            return nil
+        default:
+            throw .joinFailed("\(target) refused \(request.method) \(request.path) (\(response.status)): \(response.bodyText)")
+        }
+    }
+
+    private func retrying(
+        _ what: String, _ attempt: () async throws(DaemonError) -> HTTPClientResponse?
+    ) async throws(DaemonError) -> HTTPClientResponse {
+        let deadline = ContinuousClock.now + patience
+        var delay = Duration.milliseconds(100)
+        while true {
+            if let response = try await attempt() { return response }
+            guard ContinuousClock.now + delay < deadline else {
+                throw .joinFailed("could not \(what) within \(patience)")
+            }
+            try? await Task.sleep(for: delay)
+            delay = min(delay * 2, .seconds(2))
+        }
+    }
+}

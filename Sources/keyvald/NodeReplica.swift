@@ -1,0 +1,105 @@
+import KeyVal
+import KeyValClient
+import KeyValHTTP
+import Raft
+
+/// The HTTP layer's view of this node: `KVReplica` over `RaftNode<KVStateMachine>`. It turns the
+/// node's errors into the API's, and names the leader by the addresses in the configuration so
+/// the HTTP layer can forward to it.
+struct NodeReplica: KVReplica {
+    let node: RaftNode<KVStateMachine>
+    let clusterID: String
+
+    func write(_ command: KVCommand) async throws(ReplicaError) -> KVResult {
+        let output: KVResult?
+        do {
+            output = try await node.propose(command.encode())
+        } catch {
+            throw map(error)
+        }
+        // Every command entry applies to a result; nil would mean the entry was not a command.
+        guard let output else { throw .unavailable(reason: "the entry applied without a result") }
+        return output
+    }
+
+    func read(_ key: String, consistency: ReadConsistency) async throws(ReplicaError) -> KVItem? {
+        do {
+            switch consistency {
+            case .linearizable: return try await node.linearizableRead { $0.store.get(key) }
+            case .stale: return try await node.staleRead { $0.store.get(key) }
+            }
+        } catch {
+            throw map(error)
+        }
+    }
+
+    func addMember(_ request: JoinRequest) async throws(ReplicaError) {
+        var member = Member(
+            id: NodeID(request.id), raftAddress: request.addr, httpAddress: request.haddr ?? "", isVoter: true)
+        // The example's body has no HTTP address: keep the one already known rather than erase it.
+        if request.haddr == nil, let known = node.configuration.member(member.id) {
+            member.httpAddress = known.httpAddress
+        }
+        do {
+            try await node.changeMembership(.addOrUpdate(member))
+        } catch {
+            throw map(error)
+        }
+    }
+
+    func removeMember(id: String) async throws(ReplicaError) {
+        do {
+            try await node.changeMembership(.remove(NodeID(id)))
+        } catch {
+            throw map(error)
+        }
+    }
+
+    func status() async -> StatusReport {
+        let status = await node.status
+        let configuration = status.configuration
+        let role: String =
+            switch status.role {
+            case .leader: "leader"
+            case .candidate, .preCandidate: "candidate"
+            case .follower: configuration.isVoter(status.id) ? "follower" : "learner"
+            }
+        let members = configuration.members.map { member in
+            let progress = status.followers[member.id]
+            let match = member.id == status.id && status.role == .leader ? status.lastIndex : progress?.match
+            return StatusReport.Member(
+                id: member.id.name, haddr: member.httpAddress, raddr: member.raftAddress, voter: member.isVoter,
+                matchIndex: status.role == .leader ? match?.value : nil,
+                lag: status.role == .leader ? match.map { status.lastIndex.value - min($0.value, status.lastIndex.value) } : nil)
+        }
+        return StatusReport(
+            id: status.id.name, role: role, term: status.term.value,
+            leader: status.leader.map { leader(named: $0, in: configuration) },
+            commitIndex: status.commitIndex.value, appliedIndex: status.appliedIndex.value,
+            lastIndex: status.lastIndex.value, snapshotIndex: status.snapshotIndex.value,
+            clusterID: clusterID, members: members)
+    }
+
+    private func leader(named id: NodeID, in configuration: ClusterConfiguration) -> StatusReport.Leader {
+        let member = configuration.member(id)
+        return StatusReport.Leader(
+            id: id.name, haddr: member?.httpAddress ?? "", raddr: member?.raftAddress ?? "")
+    }
+
+    private func map(_ error: NodeError) -> ReplicaError {
+        switch error {
+        case .notLeader(let hint):
+            return .notLeader(leader: hint.map { leader(named: $0, in: node.configuration) })
+        case .dropped:
+            return .outcomeUnknown(reason: "leadership changed before the request committed")
+        case .readFailed:
+            return .outcomeUnknown(reason: "leadership changed before the read was confirmed")
+        case .stopped:
+            return .unavailable(reason: "the node is shutting down")
+        case .membershipChangeInProgress:
+            return .membershipChangeInProgress
+        case .invalidMembershipChange(let reason):
+            return .invalidMembershipChange(reason: reason)
+        }
+    }
+}
