@@ -118,6 +118,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Spawning, signalling and locating the package's executables from process-level tests.
+        .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
+        // Real keyvald processes; depends on keyvald so that building the tests builds it.
+        .testTarget(
+            name: "KeyvaldTests", dependencies: ["KeyValClient", "ProcessTestSupport", "keyvald"]),
         // Depends on storage-torture so that building the tests builds the child they spawn.
         .testTarget(name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture"]),
     ],

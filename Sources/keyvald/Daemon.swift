@@ -62,6 +62,9 @@ struct Daemon {
     }
 
     func run() async throws {
+        logger.info(
+            "starting \(nodeID.map { "node \($0)" } ?? "a node") in \(dataDirectory)\(inMemory ? " (in memory)" : ""): HTTP \(httpAddress), Raft \(raftAddress)\(joinTarget.map { ", joining through \($0)" } ?? "")"
+        )
         try createDataDirectory()
         let storage = try openStorage()
         let hasState = try Self.hasRaftState(storage)
@@ -235,13 +238,19 @@ struct Daemon {
         }
     }
 
-    /// Binds `address` and lets go at once: tells "port in use" before any state is written.
-    /// (Another process could take the port in between; then the server's own bind reports it.)
+    /// Binds `address` without listening and lets go at once: tells "port in use" before any
+    /// state is written. Not listening matters: a client (a node joining through us) that
+    /// connected to a listening probe would be accepted and then never answered. Another process
+    /// could take the port in between; then the server's own bind reports it.
     private static func checkCanListen(on address: NetworkAddress) async throws {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: address.host, port: address.port).get()
-        try await channel.close()
+        let resolved = try SocketAddress.makeAddressResolvingHost(address.host, port: address.port)
+        let descriptor = socket(resolved.protocol.rawValue, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
+        defer { close(descriptor) }
+        var reuse: Int32 = 1
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &reuse, socklen_t(MemoryLayout<Int32>.size))
+        let result = resolved.withSockAddr { pointer, size in bind(descriptor, pointer, socklen_t(size)) }
+        guard result == 0 else { throw IOError(errnoCode: errno, reason: "bind") }
     }
 
     /// NIO's bind errors name the syscall; people want the cause.

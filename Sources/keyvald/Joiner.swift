@@ -52,6 +52,10 @@ struct Joiner {
         }
         switch response.status {
         case 200..<300: return response
+        case 409:
+            // Another node's join is being committed: one change at a time (thesis §4.1).
+            logger.info("\(target): \(response.bodyText); retrying")
+            return nil
         case 500...:
             logger.info("\(target) cannot serve \(request.path) yet (\(response.status)): \(response.bodyText)")
             return nil

@@ -1,0 +1,134 @@
+import Foundation
+import KeyValClient
+import ProcessTestSupport
+import Testing
+
+/// Real `keyvald` processes on loopback ports, killed with SIGKILL; every wait is bounded.
+@Suite("keyvald processes", .serialized, .timeLimit(.minutes(3)))
+struct KeyvaldProcessTests {
+    @Test("a single node bootstraps, serves writes and reads, and keeps them across a graceful restart")
+    func singleNode() async throws {
+        let cluster = try KeyvaldCluster(size: 1)
+        let node = cluster.nodes[0]
+        let api = cluster.api
+        try node.start()
+        let led = await eventually { await api.status(node)?.role == "leader" }
+        try #require(led, "node0 never led:\n\(cluster.logs)")
+        #expect(await api.set("user1", "batman", via: node))
+        #expect(await api.get("user1", via: node) == "batman")
+        let clusterID = await api.status(node)?.clusterID
+
+        #expect(await node.terminate() == .exit(0), "SIGTERM is a clean exit:\n\(cluster.logs)")
+        try node.start(join: node)  // -join is ignored once there is state
+        let back = await eventually { await api.get("user1", via: node) == "batman" }
+        #expect(back, "the write did not survive the restart:\n\(cluster.logs)")
+        #expect(await api.status(node)?.clusterID == clusterID)
+        #expect(node.logs.contains("ignoring -join"))
+        await cluster.stop()
+    }
+
+    @Test(
+        "bad input is a one-line error and exit code 2",
+        arguments: [
+            ([], "Missing expected argument"),
+            (["-haddr", "nonsense", "DATA"], "-haddr nonsense"),
+            (["-raddr", "localhost:99999", "DATA"], "-raddr localhost:99999"),
+            (["-hadr", "x", "DATA"], "Unknown option '-hadr'"),
+            (["-election-timeout", "fast", "DATA"], "-election-timeout fast"),
+            (["-heartbeat-interval", "1s", "DATA"], "-heartbeat-interval 1s"),
+        ])
+    func badFlags(arguments: [String], message: String) async throws {
+        let root = try makeTemporaryDirectory(prefix: "keyvald-flags")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let process = try ChildProcess(
+            try locateExecutable(named: "keyvald"), arguments.map { $0 == "DATA" ? root + "/data" : $0 },
+            logPrefix: root + "/run")
+        #expect(await process.wait() == .exit(2))
+        let lines = process.errorOutput.split(separator: "\n")
+        #expect(lines.count == 1, "\(process.errorOutput)")
+        #expect(process.errorOutput.contains(message), "\(process.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/data/raft.db"), "nothing written on bad flags")
+    }
+
+    @Test("a port in use is a one-line error, exit code 2, and leaves no state behind")
+    func portInUse() async throws {
+        let cluster = try KeyvaldCluster(size: 2)
+        let (first, second) = (cluster.nodes[0], cluster.nodes[1])
+        try first.start()
+        let up = await eventually { await cluster.api.status(first) != nil }
+        try #require(up, "\(cluster.logs)")
+        let process = try ChildProcess(
+            try locateExecutable(named: "keyvald"),
+            ["-id", "node1", "-haddr", first.httpAddress, "-raddr", second.raftAddress, second.dataDirectory],
+            logPrefix: cluster.root + "/clash")
+        #expect(await process.wait() == .exit(2))
+        #expect(process.errorOutput.contains("port is already in use"), "\(process.errorOutput)")
+        #expect(!FileManager.default.fileExists(atPath: second.dataDirectory + "/keyvald.json"))
+        await cluster.stop()
+    }
+
+    @Test("three nodes: writes through every node, the leader killed, a new one elected, nothing acknowledged lost")
+    func failover() async throws {
+        let cluster = try KeyvaldCluster(size: 3)
+        let api = cluster.api
+        try await cluster.startAll()
+
+        // Every node accepts writes: followers forward them to the leader.
+        var acknowledged: [String: String] = [:]
+        for (k, node) in cluster.nodes.enumerated() {
+            let key = "through-\(node.id)"
+            let written = await api.set(key, "v\(k)", via: node)
+            #expect(written, "write through \(node.id) failed:\n\(cluster.logs)")
+            if written { acknowledged[key] = "v\(k)" }
+        }
+
+        // A writer keeps going through any live node while the leader dies.
+        let oldLeader = try #require(await api.agreedLeader(among: cluster.nodes), "\(cluster.logs)")
+        let survivors = cluster.nodes.filter { $0 !== oldLeader }
+        let writer = Task {
+            var written: [String: String] = [:]
+            for k in 0..<60 {
+                let key = "during-\(k)"
+                for attempt in 0..<50 {
+                    if await api.set(key, "w\(k)", via: survivors[(k + attempt) % survivors.count]) {
+                        written[key] = "w\(k)"
+                        break
+                    }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+            }
+            return written
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        await oldLeader.kill9()
+        let newLeader = try #require(
+            await api.agreedLeader(among: survivors), "no new leader after the kill:\n\(cluster.logs)")
+        #expect(newLeader !== oldLeader)
+        acknowledged.merge(await writer.value) { $1 }
+        #expect(acknowledged.count == 63, "every write eventually succeeded through a survivor")
+
+        // The killed node comes back with its data and catches up with everything it missed.
+        try oldLeader.start()
+        let caughtUp = await eventually(timeout: .seconds(20)) {
+            guard let leader = await api.status(newLeader), let back = await api.status(oldLeader) else { return false }
+            return back.appliedIndex >= leader.commitIndex && back.leader?.id == newLeader.id
+        }
+        #expect(caughtUp, "the restarted node did not catch up:\n\(cluster.logs)")
+        for node in cluster.nodes {
+            for (key, value) in acknowledged.sorted(by: { $0.key < $1.key }) {
+                let local = await api.get(key, via: node, stale: true)
+                #expect(local == value, "\(node.id) has \(key)=\(local ?? "nil"), expected \(value)")
+            }
+        }
+
+        // A whole-cluster restart loses nothing either.
+        for node in cluster.nodes { await node.terminate() }
+        for node in cluster.nodes { try node.start() }
+        _ = try #require(await api.agreedLeader(among: cluster.nodes), "no leader after restart:\n\(cluster.logs)")
+        for (key, value) in acknowledged.sorted(by: { $0.key < $1.key }) {
+            let read = await api.get(key, via: cluster.nodes[key.count % 3])
+            #expect(read == value, "after a full restart \(key)=\(read ?? "nil"), expected \(value)")
+        }
+        await cluster.stop()
+    }
+}

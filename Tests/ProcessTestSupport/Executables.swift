@@ -1,0 +1,47 @@
+import Foundation
+
+/// Finds an executable of this package built beside the running test binary. Test targets that
+/// spawn one depend on it in Package.swift, so `swift build --build-tests` builds it.
+public func locateExecutable(named name: String) throws -> String {
+    var starts: [String] = []
+    if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        starts.append(resolved)
+    }
+    starts.append(CommandLine.arguments[0])
+    var searched: [String] = []
+    for start in starts {
+        var directory = URL(fileURLWithPath: start).deletingLastPathComponent()
+        // Linux: the test binary sits in .build/<config>/; macOS: inside a .xctest bundle there.
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent(name).path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            searched.append(directory.path)
+            directory.deleteLastPathComponent()
+        }
+    }
+    throw ProcessTestError(
+        "\(name) is not built next to the test binary (searched \(searched)); build it with `swift build --build-tests`")
+}
+
+/// A failure of the test harness itself, with a message saying what went wrong.
+public struct ProcessTestError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A fresh directory under the system's temporary directory.
+public func makeTemporaryDirectory(prefix: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
+public func eventually(timeout: Duration = .seconds(10), _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return await condition()
+}
