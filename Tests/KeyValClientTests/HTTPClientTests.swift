@@ -163,6 +163,17 @@ struct HTTPClientTests {
         }
     }
 
+    @Test("cancelling the calling task closes the connection and throws .cancelled")
+    func cancellation() async throws {
+        try await withServer { server, client in
+            let request = Task { try await get(client, server, "/never", timeout: .seconds(30)) }
+            try await eventually { server.acceptedConnections == 1 }
+            request.cancel()
+            await #expect(throws: HTTPClientError.cancelled) { try await request.value }
+            try await eventually { server.closedConnections == 1 }
+        }
+    }
+
     @Test(
         "a response over the size limit fails, with or without Content-Length",
         arguments: ["/big", "/big-chunked"])

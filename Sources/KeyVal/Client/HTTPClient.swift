@@ -44,22 +44,18 @@ public final class HTTPClient: Sendable {
     ) async throws(HTTPClientError) -> HTTPClientResponse {
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let key = ConnectionPool.Key(host: host, port: port)
-        let exchange = {
-            (channel: any Channel) async -> Result<
-                HTTPClientConnection.Completion, HTTPClientConnection.Failure
-            > in
-            await self.exchange(request, on: channel, key: key, deadline: deadline)
-        }
-        var idle = try pool.withLock { pool throws(HTTPClientError) in try pool.takeIdle(for: key) }
-        if let channel = idle.take() {
-            switch await exchange(channel) {
+        if Task.isCancelled { throw .cancelled }
+        let pooled = try pool.withLock { pool throws(HTTPClientError) in try pool.takeIdle(for: key) }
+        if let channel = pooled {
+            switch await exchange(request, on: channel, key: key, deadline: deadline) {
             case .success(let completion): return finish(completion, channel: channel, key: key)
             case .failure(.closedBeforeResponse): break  // retried once below, on a fresh connection
             case .failure(.failed(let error)): throw mapped(error)
             }
+            if Task.isCancelled { throw .cancelled }
         }
         let channel = try await connect(key, deadline: deadline)
-        switch await exchange(channel) {
+        switch await exchange(request, on: channel, key: key, deadline: deadline) {
         case .success(let completion): return finish(completion, channel: channel, key: key)
         case .failure(.closedBeforeResponse): throw mapped(.connectionClosed)
         case .failure(.failed(let error)): throw mapped(error)

@@ -76,6 +76,22 @@ public struct StatusReport: Codable, Sendable, Equatable {
         self.members = members
     }
 
+    /// Written out only so that an unknown leader is `"leader": null` rather than left out (the
+    /// synthesized encoder omits nil): readers see "no leader" stated, not a missing field.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(role, forKey: .role)
+        try container.encode(term, forKey: .term)
+        try container.encode(leader, forKey: .leader)
+        try container.encode(commitIndex, forKey: .commitIndex)
+        try container.encode(appliedIndex, forKey: .appliedIndex)
+        try container.encode(lastIndex, forKey: .lastIndex)
+        try container.encode(snapshotIndex, forKey: .snapshotIndex)
+        try container.encode(clusterID, forKey: .clusterID)
+        try container.encode(members, forKey: .members)
+    }
+
     enum CodingKeys: String, CodingKey {
         case id, role, term, leader
         case commitIndex = "commit_index"

@@ -1,0 +1,157 @@
+import KeyVal
+import KeyValClient
+import KeyValHTTP
+import Raft
+import Testing
+
+/// A follower forwards requests to the leader it knows and relays the answer.
+@Suite("forwarding to the leader", .timeLimit(.minutes(1)))
+struct ForwardingTests {
+    /// Node A follows node B.
+    private func withFollowerAndLeader(
+        _ body: (_ follower: TestNode, _ leader: TestNode) async throws -> Void
+    )
+        async throws
+    {
+        let leader = FakeReplica(id: "nB")
+        let follower = FakeReplica(id: "nA")
+        try await withNodes([leader, follower]) { nodes in
+            follower.mode = .follower(leader: leader.asLeader)
+            try await body(nodes[1], nodes[0])
+        }
+    }
+
+    @Test("a write to a follower lands on the leader; status, ETag and body come back")
+    func writeIsForwarded() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            let response = try await follower.request("POST", "/key", body: #"{"a":"1","b":"2"}"#)
+            #expect(response.status == 200)
+            #expect(response.bodyText == #"{"created":2,"updated":0,"version":1}"#)
+            #expect(response.header("ETag") == #""1""#)
+            #expect(response.header("Content-Type") == "application/json")
+            #expect(leader.replica.store.get("a") == KVItem(value: "1", version: LogIndex(1)))
+            #expect(follower.replica.store.count == 0)
+        }
+    }
+
+    @Test("conditions and client session headers travel with a forwarded PUT")
+    func headersAreForwarded() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            leader.replica.seed(.set(["k": "v"]))
+            let id = "000000000000000000000000000000aa"
+            let session = [("Keyval-Client-Id", id), ("Keyval-Sequence", "1")]
+            let mismatch = try await follower.request(
+                "PUT", "/key/k", headers: session + [("If-Match", #""9""#)], body: #""x""#)
+            #expect(mismatch.status == 412)
+            #expect(mismatch.header("ETag") == #""1""#)
+            #expect(mismatch.bodyText == #"{"error":"version mismatch","current_version":1}"#)
+            let next = [("Keyval-Client-Id", id), ("Keyval-Sequence", "2")]
+            let match = try await follower.request(
+                "PUT", "/key/k", headers: next + [("If-Match", #""1""#)], body: #""x""#)
+            #expect(match.status == 200)
+            #expect(match.header("ETag") == #""3""#)
+            let created = try await follower.request(
+                "PUT", "/key/new", headers: [("If-None-Match", "*")], body: #""n""#)
+            #expect(created.status == 201)
+            let commands = leader.replica.commands
+            #expect(commands.count == 3)
+            #expect(
+                commands.first
+                    == .compareAndSet(
+                        "k", if: .versionEquals(LogIndex(9)), value: "x",
+                        client: ClientRequest(clientID: ClientID(hex: id)!, sequence: 1)))
+            #expect(commands.last == .compareAndSet("new", if: .absent, value: "n"))
+        }
+    }
+
+    @Test("linearizable reads, deletes and membership changes are forwarded; stale reads are served locally")
+    func readsAndMembership() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            leader.replica.seed(.set(["k": "leader's"]))
+            follower.replica.seed(.set(["k": "follower's"]))
+            let linearizable = try await follower.request("GET", "/key/k")
+            #expect(linearizable.status == 200)
+            #expect(linearizable.bodyText == #"{"k":"leader's"}"#)
+            let stale = try await follower.request("GET", "/key/k?consistency=stale")
+            #expect(stale.bodyText == #"{"k":"follower's"}"#)
+            #expect(leader.replica.state.withLock { $0.reads.map(\.consistency) } == [.linearizable])
+            #expect(follower.replica.state.withLock { $0.reads.map(\.consistency) } == [.stale])
+
+            let deleted = try await follower.request("DELETE", "/key/k")
+            #expect(deleted.bodyText == #"{"deleted":"k","previous_version":1}"#)
+            let joined = try await follower.request("POST", "/join", body: #"{"id":"nC","addr":"h:7"}"#)
+            #expect(joined.status == 200)
+            let removed = try await follower.request("DELETE", "/join/nC")
+            #expect(removed.status == 200)
+            #expect(leader.replica.state.withLock { $0.joins } == [JoinRequest(id: "nC", addr: "h:7")])
+            #expect(leader.replica.state.withLock { $0.removals } == ["nC"])
+            #expect(follower.replica.state.withLock { $0.joins.isEmpty && $0.removals.isEmpty })
+        }
+    }
+
+    @Test("the leader's errors come back unchanged, with Allow and Retry-After")
+    func errorsAreRelayed() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            let absent = try await follower.request("GET", "/key/none")
+            #expect(absent.status == 404)
+            #expect(absent.bodyText == #"{"error":"key not found","key":"none"}"#)
+            leader.replica.mode = .failing(.outcomeUnknown(reason: "leadership lost"))
+            let unknown = try await follower.request("POST", "/key", body: #"{"a":"1"}"#)
+            #expect(unknown.status == 503)
+            #expect(unknown.header("Retry-After") == "1")
+            #expect(unknown.bodyText.contains("the outcome is unknown (leadership lost)"))
+        }
+    }
+
+    @Test("a forwarded request that meets notLeader again gets 503, not a loop")
+    func noForwardingLoop() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            // Each thinks the other leads.
+            leader.replica.mode = .follower(leader: follower.replica.asLeader)
+            let response = try await follower.request("POST", "/key", body: #"{"a":"1"}"#)
+            #expect(response.status == 503)
+            #expect(response.header("Retry-After") == "1")
+            #expect(
+                response.bodyText
+                    == #"{"error":"leadership is changing: nA forwarded this request here, but the leader is now nA","leader":"nA"}"#
+            )
+            #expect(leader.replica.commands.isEmpty)
+            #expect(follower.replica.commands.isEmpty)
+        }
+    }
+
+    @Test("an unreachable leader is 503 with Retry-After, naming the leader")
+    func leaderUnreachable() async throws {
+        // A port that was just bound and closed again: nothing listens there.
+        let closedPort: Int = try await {
+            let probe = FakeReplica(id: "probe")
+            var port = 0
+            try await withNodes([probe]) { port = $0[0].port }
+            return port
+        }()
+        let follower = FakeReplica(id: "nA")
+        let gone = StatusReport.Leader(id: "nGone", haddr: "127.0.0.1:\(closedPort)", raddr: "127.0.0.1:1")
+        follower.mode = .follower(leader: gone)
+        try await withNodes([follower]) { nodes in
+            let response = try await nodes[0].request("POST", "/key", body: #"{"a":"1"}"#)
+            #expect(response.status == 503)
+            #expect(response.header("Retry-After") == "1")
+            #expect(
+                response.bodyText.hasPrefix(
+                    #"{"error":"the leader nGone at 127.0.0.1:\#(closedPort) cannot be reached: "#))
+            #expect(
+                response.bodyText.hasSuffix(#""leader":"nGone","leader_haddr":"127.0.0.1:\#(closedPort)"}"#))
+        }
+    }
+
+    @Test("with no known leader a follower answers 503 with Retry-After")
+    func noLeader() async throws {
+        try await withNodes([FakeReplica(id: "nA", mode: .follower(leader: nil))]) { nodes in
+            let response = try await nodes[0].request("PUT", "/key/a", body: #""1""#)
+            #expect(response.status == 503)
+            #expect(response.header("Retry-After") == "1")
+            #expect(
+                response.bodyText == #"{"error":"no leader is known; an election is probably under way"}"#)
+        }
+    }
+}
