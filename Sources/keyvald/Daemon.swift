@@ -31,7 +31,9 @@ struct Daemon {
         httpAddress = try ListenAddress.normalize(command.httpAddress, flag: "haddr")
         raftAddress = try ListenAddress.normalize(command.raftAddress, flag: "raddr")
         guard httpAddress != raftAddress else { throw .usage("-haddr and -raddr are both \(httpAddress)") }
-        joinTarget = try command.join.map { join throws(DaemonError) in try ListenAddress.normalize(join, flag: "join") }
+        joinTarget = try command.join.map { join throws(DaemonError) in
+            try ListenAddress.normalize(join, flag: "join")
+        }
         if let id = command.id {
             guard Self.isValidNodeID(id) else {
                 throw .usage("-id \(id): use 1 to 128 bytes without spaces or control characters")
@@ -55,7 +57,8 @@ struct Daemon {
         }
         options = RaftNodeOptions(tickInterval: Self.tick, snapshotThreshold: command.snapshotThreshold)
         guard let level = Logger.Level(rawValue: command.logLevel.lowercased()) else {
-            throw .usage("-log-level \(command.logLevel): use trace, debug, info, notice, warning, error or critical")
+            throw .usage(
+                "-log-level \(command.logLevel): use trace, debug, info, notice, warning, error or critical")
         }
         LoggingSystem.bootstrap { _ in PlainLogHandler(logLevel: level) }
         logger = Logger(label: "keyvald")
@@ -72,7 +75,8 @@ struct Daemon {
         let id = nodeID ?? stored.map { NodeID($0.nodeID) } ?? NodeID(raftAddress.description)
         if let stored, stored.nodeID != id.name {
             throw DaemonError.dataDirectory(
-                "\(dataDirectory) belongs to node \(stored.nodeID), not \(id); start it with -id \(stored.nodeID)")
+                "\(dataDirectory) belongs to node \(stored.nodeID), not \(id); start it with -id \(stored.nodeID)"
+            )
         }
         let client = HTTPClient()
         defer { Task { await client.shutdown() } }
@@ -88,14 +92,17 @@ struct Daemon {
             }
             clusterID = stored.clusterID
             if let joinTarget {
-                logger.info("\(dataDirectory) has state: rejoining cluster \(clusterID) with it; ignoring -join \(joinTarget)")
+                logger.info(
+                    "\(dataDirectory) has state: rejoining cluster \(clusterID) with it; ignoring -join \(joinTarget)"
+                )
             }
         } else if let joinTarget {
             let found = Joiner(target: joinTarget, client: client, logger: logger)
             let theirs = try await found.clusterID()
             if let stored, stored.clusterID != theirs {
                 throw DaemonError.dataDirectory(
-                    "\(dataDirectory) belongs to cluster \(stored.clusterID), but \(joinTarget) is in cluster \(theirs)")
+                    "\(dataDirectory) belongs to cluster \(stored.clusterID), but \(joinTarget) is in cluster \(theirs)"
+                )
             }
             clusterID = theirs
             joiner = found
@@ -103,7 +110,8 @@ struct Daemon {
         } else if let stored {
             // Only a joiner writes its identity before it has state (see below).
             throw DaemonError.dataDirectory(
-                "\(dataDirectory) was joining cluster \(stored.clusterID) and has no state yet: start it with -join")
+                "\(dataDirectory) was joining cluster \(stored.clusterID) and has no state yet: start it with -join"
+            )
         } else {
             clusterID = NodeIdentity.newClusterID()
         }
@@ -113,7 +121,9 @@ struct Daemon {
         let transport = TCPTransport(
             localID: id, clusterID: clusterID, listenAddress: raftAddress.description,
             peerAddress: { peer in
-                slot.node?.configuration.member(peer).flatMap { $0.raftAddress.isEmpty ? nil : $0.raftAddress }
+                slot.node?.configuration.member(peer).flatMap {
+                    $0.raftAddress.isEmpty ? nil : $0.raftAddress
+                }
             },
             onReceive: { slot.node?.receive($0) },
             onUnreachable: { slot.node?.reportUnreachable($0) },
@@ -136,7 +146,9 @@ struct Daemon {
             // without knowing whose it is; a bootstrapping node after its first entry, for the same reason.
             if joiner == nil { try bootstrap(storage, id: id) }
             if !inMemory { try NodeIdentity(nodeID: id.name, clusterID: clusterID).save(in: dataDirectory) }
-            if joiner == nil { logger.notice("bootstrapped a new cluster \(clusterID) with \(id) as its only voter") }
+            if joiner == nil {
+                logger.notice("bootstrapped a new cluster \(clusterID) with \(id) as its only voter")
+            }
         }
 
         let config = RaftConfig(
@@ -168,7 +180,8 @@ struct Daemon {
             .init(service: HTTPService(server: server)),
         ]
         if let joiner {
-            let request = JoinRequest(id: id.name, addr: raftAddress.description, haddr: httpAddress.description)
+            let request = JoinRequest(
+                id: id.name, addr: raftAddress.description, haddr: httpAddress.description)
             services.append(
                 .init(
                     service: JoinService(joiner: joiner, request: request, clusterID: clusterID),
@@ -217,7 +230,9 @@ struct Daemon {
     private static func hasRaftState(_ storage: NodeStorage) throws(DaemonError) -> Bool {
         do {
             let log = try storage.logStore.load()
-            if log.hardState != HardState() || !log.entries.isEmpty || log.compactedThrough > .zero { return true }
+            if log.hardState != HardState() || !log.entries.isEmpty || log.compactedThrough > .zero {
+                return true
+            }
             return try storage.snapshotStore.loadNewest() != nil
         } catch {
             throw .dataDirectory("\(error)")
@@ -228,11 +243,15 @@ struct Daemon {
     /// with this node as its only voter, at index 1 of term 1, committed (one voter stored it).
     private func bootstrap(_ storage: NodeStorage, id: NodeID) throws(DaemonError) {
         let configuration = ClusterConfiguration(members: [
-            Member(id: id, raftAddress: raftAddress.description, httpAddress: httpAddress.description, isVoter: true)
+            Member(
+                id: id, raftAddress: raftAddress.description, httpAddress: httpAddress.description,
+                isVoter: true)
         ])
-        let entry = Entry(term: Term(1), index: LogIndex(1), kind: .configuration, data: configuration.encoded())
+        let entry = Entry(
+            term: Term(1), index: LogIndex(1), kind: .configuration, data: configuration.encoded())
         do {
-            try storage.logStore.persist(hardState: HardState(term: Term(1)), entries: [entry], commitIndex: LogIndex(1))
+            try storage.logStore.persist(
+                hardState: HardState(term: Term(1)), entries: [entry], commitIndex: LogIndex(1))
         } catch {
             throw .dataDirectory("cannot bootstrap: \(error)")
         }
@@ -264,7 +283,10 @@ struct Daemon {
     // MARK: Parsing
 
     static func isValidNodeID(_ id: String) -> Bool {
-        !id.isEmpty && id.utf8.count <= 128 && id.unicodeScalars.allSatisfy { !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7F }
+        !id.isEmpty && id.utf8.count <= 128
+            && id.unicodeScalars.allSatisfy {
+                !$0.properties.isWhitespace && $0.value >= 0x20 && $0.value != 0x7F
+            }
     }
 
     /// `250ms`, `1s`, `1.5s`, or a bare number of milliseconds.

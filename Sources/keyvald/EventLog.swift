@@ -53,7 +53,8 @@ final class EventLog: Sendable {
         case .becamePreCandidate(let term):
             let previous = remember(leader: nil)
             if let previous, previous != id {
-                logger.warning("lost contact with leader \(previous); asking for votes for term \(term.value + 1)")
+                logger.warning(
+                    "lost contact with leader \(previous); asking for votes for term \(term.value + 1)")
             } else {
                 logger.info("no leader; asking for votes for term \(term.value + 1)")
             }
@@ -63,7 +64,8 @@ final class EventLog: Sendable {
         case .lostQuorum(let term):
             logger.warning("lost contact with a majority of voters; stepping down (term \(term.value))")
         case .sendingSnapshot(let peer, let index):
-            logger.info("\(peer) is too far behind for the log; sending it the snapshot at index \(index.value)")
+            logger.info(
+                "\(peer) is too far behind for the log; sending it the snapshot at index \(index.value)")
         case .snapshotDelivered(let peer, let index):
             logger.info("\(peer) installed the snapshot at index \(index.value)")
         case .receivedSnapshot(let index):
@@ -71,7 +73,9 @@ final class EventLog: Sendable {
         case .configurationChanged(let index, let configuration):
             describeChange(to: configuration, at: index)
         case .removedFromVoters(let index):
-            logger.notice("\(id) was removed from the cluster's voters (index \(index.value)); it will not stand for election")
+            logger.notice(
+                "\(id) was removed from the cluster's voters (index \(index.value)); it will not stand for election"
+            )
         }
     }
 
@@ -91,7 +95,9 @@ final class EventLog: Sendable {
         }
         if previous.isEmpty {
             // A joining node learning the cluster: one line with everyone rather than a "joined" each.
-            let everyone = configuration.members.map { "\($0.id) (\($0.isVoter ? "voter" : "learner"), raft \($0.raftAddress))" }
+            let everyone = configuration.members.map {
+                "\($0.id) (\($0.isVoter ? "voter" : "learner"), raft \($0.raftAddress))"
+            }
             logger.info("cluster members as of index \(index.value): \(everyone.joined(separator: ", "))")
             return
         }
@@ -99,14 +105,19 @@ final class EventLog: Sendable {
         let after = Dictionary(uniqueKeysWithValues: configuration.members.map { ($0.id, $0) })
         for member in configuration.members {
             guard let old = before[member.id] else {
-                logger.notice("\(member.id) joined as a \(member.isVoter ? "voter" : "learner") (raft \(member.raftAddress), index \(index.value))")
+                logger.notice(
+                    "\(member.id) joined as a \(member.isVoter ? "voter" : "learner") (raft \(member.raftAddress), index \(index.value))"
+                )
                 continue
             }
             if old.isVoter != member.isVoter {
-                logger.notice("\(member.id) is now a \(member.isVoter ? "voter" : "learner") (index \(index.value))")
+                logger.notice(
+                    "\(member.id) is now a \(member.isVoter ? "voter" : "learner") (index \(index.value))")
             }
             if old.raftAddress != member.raftAddress || old.httpAddress != member.httpAddress {
-                logger.notice("\(member.id) moved to raft \(member.raftAddress), http \(member.httpAddress) (index \(index.value))")
+                logger.notice(
+                    "\(member.id) moved to raft \(member.raftAddress), http \(member.httpAddress) (index \(index.value))"
+                )
             }
         }
         for member in previous where after[member.id] == nil {

@@ -15,7 +15,8 @@ struct Joiner {
 
     /// The cluster id the target reports in `/status`.
     func clusterID() async throws(DaemonError) -> String {
-        let response = try await retrying("ask \(target) for its cluster id") { () async throws(DaemonError) -> HTTPClientResponse? in
+        let response = try await retrying("ask \(target) for its cluster id") {
+            () async throws(DaemonError) -> HTTPClientResponse? in
             try await send(HTTPClientRequest(method: "GET", path: "/status"))
         }
         guard let report = try? JSONDecoder().decode(StatusReport.self, from: Data(response.body)),
@@ -34,10 +35,12 @@ struct Joiner {
         } catch {
             throw .joinFailed("cannot encode the join request: \(error)")
         }
-        _ = try await retrying("join the cluster through \(target)") { () async throws(DaemonError) -> HTTPClientResponse? in
+        _ = try await retrying("join the cluster through \(target)") {
+            () async throws(DaemonError) -> HTTPClientResponse? in
             try await send(
                 HTTPClientRequest(
-                    method: "POST", path: "/join", headers: [("Content-Type", "application/json")], body: body))
+                    method: "POST", path: "/join", headers: [("Content-Type", "application/json")], body: body
+                ))
         }
     }
 
@@ -45,7 +48,8 @@ struct Joiner {
     private func send(_ request: HTTPClientRequest) async throws(DaemonError) -> HTTPClientResponse? {
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, host: target.host, port: target.port, timeout: .seconds(15))
+            response = try await client.execute(
+                request, host: target.host, port: target.port, timeout: .seconds(15))
         } catch {
             logger.info("cannot reach \(target) yet: \(error)")
             return nil
@@ -57,10 +61,13 @@ struct Joiner {
             logger.info("\(target): \(response.bodyText); retrying")
             return nil
         case 500...:
-            logger.info("\(target) cannot serve \(request.path) yet (\(response.status)): \(response.bodyText)")
+            logger.info(
+                "\(target) cannot serve \(request.path) yet (\(response.status)): \(response.bodyText)")
             return nil
         default:
-            throw .joinFailed("\(target) refused \(request.method) \(request.path) (\(response.status)): \(response.bodyText)")
+            throw .joinFailed(
+                "\(target) refused \(request.method) \(request.path) (\(response.status)): \(response.bodyText)"
+            )
         }
     }
 

@@ -74,7 +74,8 @@ enum Main {
                 print(Keyvald.fullMessage(for: error))
                 exit(0)
             }
-            let message = Keyvald.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let message =
+                Keyvald.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
             fail("\(message) (keyvald -help shows the options)", code: 2)
         }
         do {

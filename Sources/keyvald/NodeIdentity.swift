@@ -40,7 +40,8 @@ struct NodeIdentity: Codable, Equatable {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             let identity = try JSONDecoder().decode(NodeIdentity.self, from: data)
             guard identity.format == currentFormat else {
-                throw DaemonError.dataDirectory("\(path): format \(identity.format), this keyvald reads \(currentFormat)")
+                throw DaemonError.dataDirectory(
+                    "\(path): format \(identity.format), this keyvald reads \(currentFormat)")
             }
             guard !identity.nodeID.isEmpty, !identity.clusterID.isEmpty else {
                 throw DaemonError.dataDirectory("\(path): node_id or cluster_id is empty")

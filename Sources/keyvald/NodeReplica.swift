@@ -35,7 +35,8 @@ struct NodeReplica: KVReplica {
 
     func addMember(_ request: JoinRequest) async throws(ReplicaError) {
         var member = Member(
-            id: NodeID(request.id), raftAddress: request.addr, httpAddress: request.haddr ?? "", isVoter: true)
+            id: NodeID(request.id), raftAddress: request.addr, httpAddress: request.haddr ?? "", isVoter: true
+        )
         // The example's body has no HTTP address: keep the one already known rather than erase it.
         if request.haddr == nil, let known = node.configuration.member(member.id) {
             member.httpAddress = known.httpAddress
@@ -68,9 +69,11 @@ struct NodeReplica: KVReplica {
             let progress = status.followers[member.id]
             let match = member.id == status.id && status.role == .leader ? status.lastIndex : progress?.match
             return StatusReport.Member(
-                id: member.id.name, haddr: member.httpAddress, raddr: member.raftAddress, voter: member.isVoter,
+                id: member.id.name, haddr: member.httpAddress, raddr: member.raftAddress,
+                voter: member.isVoter,
                 matchIndex: status.role == .leader ? match?.value : nil,
-                lag: status.role == .leader ? match.map { status.lastIndex.value - min($0.value, status.lastIndex.value) } : nil)
+                lag: status.role == .leader
+                    ? match.map { status.lastIndex.value - min($0.value, status.lastIndex.value) } : nil)
         }
         return StatusReport(
             id: status.id.name, role: role, term: status.term.value,

@@ -54,7 +54,8 @@ final class KeyvaldNode: @unchecked Sendable {
     var logs: String {
         (1...max(starts, 1)).map { start in
             let path = "\(logDirectory)/\(id).\(start).err"
-            return "--- \(id) start \(start) ---\n" + ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+            return "--- \(id) start \(start) ---\n"
+                + ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
         }.joined(separator: "\n")
     }
 }
@@ -75,7 +76,9 @@ struct KeyvaldAPI {
     }
 
     func status(_ node: KeyvaldNode) async -> StatusReport? {
-        guard let response = await request(node, "GET", "/status", timeout: .seconds(2)), response.status == 200 else {
+        guard let response = await request(node, "GET", "/status", timeout: .seconds(2)),
+            response.status == 200
+        else {
             return nil
         }
         return try? JSONDecoder().decode(StatusReport.self, from: Data(response.body))
@@ -106,7 +109,8 @@ struct KeyvaldAPI {
                 guard let status = await status(node), let leader = status.leader else { return false }
                 leaders.insert(leader.id)
             }
-            guard leaders.count == 1, let id = leaders.first, let leader = nodes.first(where: { $0.id == id }),
+            guard leaders.count == 1, let id = leaders.first,
+                let leader = nodes.first(where: { $0.id == id }),
                 await status(leader)?.role == "leader"
             else { return false }
             found = leader

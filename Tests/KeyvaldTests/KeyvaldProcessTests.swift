@@ -47,7 +47,8 @@ struct KeyvaldProcessTests {
         let lines = process.errorOutput.split(separator: "\n")
         #expect(lines.count == 1, "\(process.errorOutput)")
         #expect(process.errorOutput.contains(message), "\(process.errorOutput)")
-        #expect(!FileManager.default.fileExists(atPath: root + "/data/raft.db"), "nothing written on bad flags")
+        #expect(
+            !FileManager.default.fileExists(atPath: root + "/data/raft.db"), "nothing written on bad flags")
     }
 
     @Test("a port in use is a one-line error, exit code 2, and leaves no state behind")
@@ -59,7 +60,10 @@ struct KeyvaldProcessTests {
         try #require(up, "\(cluster.logs)")
         let process = try ChildProcess(
             try locateExecutable(named: "keyvald"),
-            ["-id", "node1", "-haddr", first.httpAddress, "-raddr", second.raftAddress, second.dataDirectory],
+            [
+                "-id", "node1", "-haddr", first.httpAddress, "-raddr", second.raftAddress,
+                second.dataDirectory,
+            ],
             logPrefix: cluster.root + "/clash")
         #expect(await process.wait() == .exit(2))
         #expect(process.errorOutput.contains("port is already in use"), "\(process.errorOutput)")
@@ -67,7 +71,9 @@ struct KeyvaldProcessTests {
         await cluster.stop()
     }
 
-    @Test("three nodes: writes through every node, the leader killed, a new one elected, nothing acknowledged lost")
+    @Test(
+        "three nodes: writes through every node, the leader killed, a new one elected, nothing acknowledged lost"
+    )
     func failover() async throws {
         let cluster = try KeyvaldCluster(size: 3)
         let api = cluster.api
@@ -110,7 +116,9 @@ struct KeyvaldProcessTests {
         // The killed node comes back with its data and catches up with everything it missed.
         try oldLeader.start()
         let caughtUp = await eventually(timeout: .seconds(20)) {
-            guard let leader = await api.status(newLeader), let back = await api.status(oldLeader) else { return false }
+            guard let leader = await api.status(newLeader), let back = await api.status(oldLeader) else {
+                return false
+            }
             return back.appliedIndex >= leader.commitIndex && back.leader?.id == newLeader.id
         }
         #expect(caughtUp, "the restarted node did not catch up:\n\(cluster.logs)")
@@ -124,7 +132,8 @@ struct KeyvaldProcessTests {
         // A whole-cluster restart loses nothing either.
         for node in cluster.nodes { await node.terminate() }
         for node in cluster.nodes { try node.start() }
-        _ = try #require(await api.agreedLeader(among: cluster.nodes), "no leader after restart:\n\(cluster.logs)")
+        _ = try #require(
+            await api.agreedLeader(among: cluster.nodes), "no leader after restart:\n\(cluster.logs)")
         for (key, value) in acknowledged.sorted(by: { $0.key < $1.key }) {
             let read = await api.get(key, via: cluster.nodes[key.count % 3])
             #expect(read == value, "after a full restart \(key)=\(read ?? "nil"), expected \(value)")

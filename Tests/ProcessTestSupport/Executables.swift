@@ -20,7 +20,8 @@ public func locateExecutable(named name: String) throws -> String {
         }
     }
     throw ProcessTestError(
-        "\(name) is not built next to the test binary (searched \(searched)); build it with `swift build --build-tests`")
+        "\(name) is not built next to the test binary (searched \(searched)); build it with `swift build --build-tests`"
+    )
 }
 
 /// A failure of the test harness itself, with a message saying what went wrong.
@@ -31,7 +32,8 @@ public struct ProcessTestError: Error, CustomStringConvertible {
 
 /// A fresh directory under the system's temporary directory.
 public func makeTemporaryDirectory(prefix: String) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        .path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
