@@ -108,7 +108,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+")
     parser.add_argument("--keyvald", required=True, help="the keyvald binary to put on PATH")
-    parser.add_argument("--patience", type=float, default=20, help="seconds to retry a command until it matches")
+    parser.add_argument("--patience", type=float, default=60, help="seconds to retry a command until it matches")
     parser.add_argument("--hosts", default="", help="host=netns pairs for `# on <host>` blocks")
     args = parser.parse_args()
     namespaces = dict(pair.split("=", 1) for pair in args.hosts.split(",") if pair)

@@ -27,6 +27,22 @@ struct KeyvaldProcessTests {
         await cluster.stop()
     }
 
+    @Test("-inmem serves like a durable node but writes no Raft state to the data directory")
+    func inMemory() async throws {
+        let cluster = try KeyvaldCluster(size: 1)
+        let node = cluster.nodes[0]
+        let api = cluster.api
+        try node.start(extra: ["-inmem"])
+        let led = await eventually { await api.status(node)?.role == "leader" }
+        try #require(led, "node0 never led:\n\(cluster.logs)")
+        #expect(await api.set("k", "v", via: node))
+        #expect(await api.get("k", via: node) == "v")
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: node.dataDirectory)) ?? []
+        #expect(files.isEmpty, "-inmem wrote \(files)")
+        #expect(await node.terminate() == .exit(0))
+        await cluster.stop()
+    }
+
     @Test(
         "bad input is a one-line error and exit code 2",
         arguments: [

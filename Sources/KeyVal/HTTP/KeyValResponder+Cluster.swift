@@ -63,7 +63,10 @@ extension KeyValResponder {
     func status() async -> Response {
         let report = await replica.status()
         do {
-            let data = try JSONEncoder().encode(report)
+            // Sorted keys: the same status always reads the same (the encoder's order is unspecified).
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(report)
             var buffer = ByteBuffer()
             buffer.writeBytes(data)
             return .json(.ok, buffer)
