@@ -24,6 +24,7 @@ struct Daemon {
     let electionTicks: Int
     let heartbeatTicks: Int
     let options: RaftNodeOptions
+    let writeTimeout: Duration
     let logger: Logger
 
     init(_ command: Keyvald) throws(DaemonError) {
@@ -45,6 +46,7 @@ struct Daemon {
 
         let election = try Self.duration(command.electionTimeout, flag: "election-timeout")
         let heartbeat = try Self.duration(command.heartbeatInterval, flag: "heartbeat-interval")
+        writeTimeout = try Self.duration(command.writeTimeout, flag: "write-timeout")
         electionTicks = Int(election / Self.tick)
         heartbeatTicks = Int(heartbeat / Self.tick)
         guard heartbeatTicks >= 1, electionTicks >= 2 * heartbeatTicks else {
@@ -169,7 +171,9 @@ struct Daemon {
 
         let httpRunning = Atomic<Bool>(false)
         let server = KeyValHTTPServer(
-            replica: NodeReplica(node: node, clusterID: clusterID), nodeID: id.name, client: client,
+            replica: NodeReplica(node: node, clusterID: clusterID, commitTimeout: writeTimeout),
+            nodeID: id.name,
+            client: client,
             configuration: .init(host: httpAddress.host, port: httpAddress.port), logger: logger,
             onServerRunning: { [logger, httpAddress, raftAddress] _ in
                 httpRunning.store(true, ordering: .relaxed)

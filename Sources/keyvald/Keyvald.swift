@@ -50,6 +50,11 @@ struct Keyvald: ParsableCommand {
     var heartbeatInterval = "50ms"
 
     @Option(
+        name: .customLong("write-timeout", withSingleDash: true),
+        help: "How long a write or membership change may wait to commit before the client gets 503.")
+    var writeTimeout = "10s"
+
+    @Option(
         name: .customLong("snapshot-threshold", withSingleDash: true),
         help: "Take a snapshot and compact the log after this many entries (0: never).")
     var snapshotThreshold = 10_000

@@ -9,13 +9,20 @@ import Raft
 struct NodeReplica: KVReplica {
     let node: RaftNode<KVStateMachine>
     let clusterID: String
+    /// How long a write or a membership change may wait to commit. A leader cut off from the
+    /// others cannot commit and learns of the new leader only when it hears from it; without a
+    /// bound its clients would wait that long.
+    var commitTimeout: Duration = .seconds(10)
 
     func write(_ command: KVCommand) async throws(ReplicaError) -> KVResult {
+        let bytes = command.encode()
         let output: KVResult?
-        do {
-            output = try await node.propose(command.encode())
-        } catch {
-            throw map(error)
+        switch await waiting(
+            atMost: commitTimeout, for: { [node] () async throws(NodeError) in try await node.propose(bytes) }
+        ) {
+        case .success(let result): output = result
+        case .failure(let error): throw map(error)
+        case nil: throw .outcomeUnknown(reason: "not committed within \(commitTimeout); it may still be")
         }
         // Every command entry applies to a result; nil would mean the entry was not a command.
         guard let output else { throw .unavailable(reason: "the entry applied without a result") }
@@ -41,19 +48,11 @@ struct NodeReplica: KVReplica {
         if request.haddr == nil, let known = node.configuration.member(member.id) {
             member.httpAddress = known.httpAddress
         }
-        do {
-            try await node.changeMembership(.addOrUpdate(member))
-        } catch {
-            throw map(error)
-        }
+        try await change(.addOrUpdate(member))
     }
 
     func removeMember(id: String) async throws(ReplicaError) {
-        do {
-            try await node.changeMembership(.remove(NodeID(id)))
-        } catch {
-            throw map(error)
-        }
+        try await change(.remove(NodeID(id)))
     }
 
     func status() async -> StatusReport {
@@ -81,6 +80,18 @@ struct NodeReplica: KVReplica {
             commitIndex: status.commitIndex.value, appliedIndex: status.appliedIndex.value,
             lastIndex: status.lastIndex.value, snapshotIndex: status.snapshotIndex.value,
             clusterID: clusterID, members: members)
+    }
+
+    private func change(_ change: MembershipChange) async throws(ReplicaError) {
+        switch await waiting(
+            atMost: commitTimeout,
+            for: { [node] () async throws(NodeError) in try await node.changeMembership(change) })
+        {
+        case .success: return
+        case .failure(let error): throw map(error)
+        case nil:
+            throw .outcomeUnknown(reason: "the change did not commit within \(commitTimeout); it may still")
+        }
     }
 
     private func leader(named id: NodeID, in configuration: ClusterConfiguration) -> StatusReport.Leader {

@@ -43,6 +43,31 @@ struct KeyvaldProcessTests {
         await cluster.stop()
     }
 
+    @Test("a leader cut off from its followers answers a write 503 after -write-timeout, and recovers")
+    func writeTimeout() async throws {
+        let cluster = try KeyvaldCluster(size: 3)
+        let api = cluster.api
+        // A long election timeout keeps the leader leading (check-quorum would otherwise make it
+        // step down after one) while the write waits.
+        try await cluster.startAll(extra: ["-write-timeout", "1s", "-election-timeout", "3s"])
+        let leader = try #require(await api.agreedLeader(among: cluster.nodes), "\(cluster.logs)")
+        let followers = cluster.nodes.filter { $0 !== leader }
+        for follower in followers { follower.process?.signal(SIGSTOP) }
+        let started = ContinuousClock.now
+        let response = await api.request(
+            leader, "POST", "/key", body: #"{"cut":"off"}"#, timeout: .seconds(10))
+        let waited = ContinuousClock.now - started
+        #expect(response?.status == 503, "\(response.map { "\($0.status) \($0.bodyText)" } ?? "no answer")")
+        #expect(waited >= .milliseconds(900) && waited < .seconds(5), "answered after \(waited)")
+        for follower in followers { follower.process?.signal(SIGCONT) }
+        // The cluster comes back and takes writes again.
+        let writes = await eventually(timeout: .seconds(15)) {
+            await api.set("after", "ok", via: followers[0])
+        }
+        #expect(writes, "\(cluster.logs)")
+        await cluster.stop()
+    }
+
     @Test(
         "bad input is a one-line error and exit code 2",
         arguments: [
