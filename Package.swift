@@ -89,7 +89,7 @@ let package = Package(
             ]
         ),
         // Depends on node-torture so that building the tests builds the child they spawn.
-        .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture"]),
+        .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture", "TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
@@ -112,19 +112,21 @@ let package = Package(
         .testTarget(
             name: "RaftTransportTests",
             dependencies: [
-                "Raft",
+                "Raft", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Spawning, signalling and locating the package's executables from process-level tests.
-        .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
+        // Helpers shared by test targets: waiting for a condition; spawning, signalling and
+        // locating the package's executables for process-level tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Real keyvald processes; depends on keyvald so that building the tests builds it.
         .testTarget(
-            name: "KeyvaldTests", dependencies: ["KeyValClient", "ProcessTestSupport", "keyvald"]),
+            name: "KeyvaldTests", dependencies: ["KeyValClient", "TestSupport", "keyvald"]),
         // Depends on storage-torture so that building the tests builds the child they spawn.
-        .testTarget(name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture"]),
+        .testTarget(
+            name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

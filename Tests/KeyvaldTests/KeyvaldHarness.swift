@@ -1,6 +1,6 @@
 import Foundation
 import KeyValClient
-import ProcessTestSupport
+import TestSupport
 import Testing
 
 /// One `keyvald` process of a test cluster: its ports, data directory and flags stay the same

@@ -1,6 +1,6 @@
 import Foundation
 import KeyValClient
-import ProcessTestSupport
+import TestSupport
 import Testing
 
 /// Real `keyvald` processes on loopback ports, killed with SIGKILL; every wait is bounded.

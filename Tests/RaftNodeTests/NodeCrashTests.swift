@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
 import node_torture
 
@@ -45,7 +46,7 @@ struct NodeCrashTests {
         "after SIGKILL at random moments, every acknowledged write is recovered once and in order, through snapshot and log tail"
     )
     func sigkillTorture() async throws {
-        let executable = try Self.locateExecutable("node-torture")
+        let executable = try locateExecutable(named: "node-torture")
         let seed = ProcessInfo.processInfo.environment["RAFT_NODE_SEED"].flatMap { UInt64($0) } ?? 20_261_208
         var random = SplitMix64(seed: seed)
         let clock = ContinuousClock()
@@ -129,69 +130,23 @@ struct NodeCrashTests {
     static func runChild(_ executable: String, data: String, seed: UInt64, killAfter: Int?, logs: String)
         async throws -> String
     {
-        let stdoutPath = logs + ".out"
-        let stderrPath = logs + ".err"
-        for path in [stdoutPath, stderrPath]
-        where !FileManager.default.createFile(atPath: path, contents: nil) {
-            throw TortureFailure("cannot create \(path)")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [data, String(seed)] + (killAfter == nil ? ["verify"] : [])
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
-        let expectedEnd: String
+        let child = try ChildProcess(
+            executable, [data, String(seed)] + (killAfter == nil ? ["verify"] : []), logPrefix: logs)
+        let expected: ChildProcess.Termination
         if let killAfter {
             try await Task.sleep(for: .milliseconds(killAfter))
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            expectedEnd = "SIGKILL"
+            child.signal(SIGKILL)
+            expected = .signal(SIGKILL)
         } else {
-            let deadline = ContinuousClock.now + .seconds(10)
-            while process.isRunning && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(10))
-            }
-            if process.isRunning {
-                kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-                throw TortureFailure("node-torture verify did not exit within 10 s")
-            }
-            expectedEnd = "exit 0"
+            expected = .exit(0)
         }
-        let ended =
-            process.terminationReason == .uncaughtSignal
-            ? (process.terminationStatus == SIGKILL ? "SIGKILL" : "signal \(process.terminationStatus)")
-            : "exit \(process.terminationStatus)"
-        guard ended == expectedEnd else {
-            let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-            throw TortureFailure("node-torture ended with \(ended), expected \(expectedEnd): \(stderr)")
+        // `wait` SIGKILLs a child still running after 10 s, which then fails the check below.
+        let ended = await child.wait(timeout: .seconds(10))
+        guard ended == expected else {
+            throw TortureFailure(
+                "node-torture ended with \(ended), expected \(expected): \(child.errorOutput)")
         }
-        return try String(contentsOfFile: stdoutPath, encoding: .utf8)
-    }
-
-    /// The executable built beside this test binary (the test target depends on it, so
-    /// `swift build --build-tests` and `swift test` build it).
-    static func locateExecutable(_ name: String) throws -> String {
-        var starts: [String] = []
-        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.append(resolved)
-        }
-        starts.append(CommandLine.arguments[0])
-        var searched: [String] = []
-        for start in starts {
-            var directory = URL(fileURLWithPath: start).deletingLastPathComponent()
-            // Linux: the test binary sits in .build/<config>/; macOS: inside a .xctest bundle there.
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent(name).path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                searched.append(directory.path)
-                directory.deleteLastPathComponent()
-            }
-        }
-        throw TortureFailure(
-            "\(name) is not built next to the test binary (searched \(searched)); build it with `swift build --build-tests`"
-        )
+        return child.output
     }
 }
 

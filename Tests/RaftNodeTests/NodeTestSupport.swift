@@ -1,6 +1,7 @@
 import Foundation
 import Raft
 import Synchronization
+import TestSupport
 import Testing
 
 /// A state machine for node tests: a list of applied commands (as strings), answering each
@@ -81,13 +82,3 @@ func config(_ id: NodeID, seed: UInt64) -> RaftConfig {
 
 let fastTicks = RaftNodeOptions(
     tickInterval: .milliseconds(5), snapshotThreshold: 0, snapshotThresholdBytes: 0)
-
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func eventually(within seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
-}

@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
 
 /// A node of an in-process test cluster with its stores, which outlive restarts as a disk would.
@@ -348,7 +349,9 @@ struct AppliedIndexTests {
                 for k in 0..<37 { _ = try await node.propose(Array("e\(k)".utf8)) }
                 appliedBefore = await node.status.appliedIndex
             } else {
-                let caughtUp = await eventually(within: 2) { await node.status.appliedIndex >= appliedBefore }
+                let caughtUp = await eventually(timeout: .seconds(2)) {
+                    await node.status.appliedIndex >= appliedBefore
+                }
                 let appliedNow = await node.status.appliedIndex
                 #expect(caughtUp, "applied \(appliedNow), before the restart \(appliedBefore)")
                 #expect(await node.status.role != .leader)

@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
 import storage_torture
 
@@ -31,7 +32,7 @@ struct CrashTortureTests {
         "after SIGKILL at a random moment, every acknowledged call is kept and the one in flight is all or nothing"
     )
     func sigkillTorture() async throws {
-        let executable = try Self.locateTortureExecutable()
+        let executable = try locateExecutable(named: "storage-torture")
         let seed =
             ProcessInfo.processInfo.environment["RAFT_STORAGE_SEED"].flatMap { UInt64($0) } ?? 20_261_121
         var random = SplitMix64(seed: seed)
@@ -158,49 +159,14 @@ struct CrashTortureTests {
     static func runAndKill(_ executable: String, data: String, seed: UInt64, milliseconds: Int, logs: String)
         async throws -> String
     {
-        let stdoutPath = logs + ".out"
-        let stderrPath = logs + ".err"
-        try writeFile(stdoutPath, [])
-        try writeFile(stderrPath, [])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [data, String(seed)]
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
+        let child = try ChildProcess(executable, [data, String(seed)], logPrefix: logs)
         try await Task.sleep(for: .milliseconds(milliseconds))
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        guard process.terminationReason == .uncaughtSignal, process.terminationStatus == SIGKILL else {
-            let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
-            throw TestFailure(
-                "storage-torture exited with status \(process.terminationStatus) before the kill: \(stderr)")
+        child.signal(SIGKILL)
+        let ended = await child.wait()
+        guard ended == .signal(SIGKILL) else {
+            throw TestFailure("storage-torture ended with \(ended) before the kill: \(child.errorOutput)")
         }
-        return try String(contentsOfFile: stdoutPath, encoding: .utf8)
-    }
-
-    /// The `storage-torture` built beside this test binary (the test target depends on it, so
-    /// `swift build --build-tests` and `swift test` build it).
-    static func locateTortureExecutable() throws -> String {
-        var starts: [String] = []
-        if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            starts.append(resolved)
-        }
-        starts.append(CommandLine.arguments[0])
-        var searched: [String] = []
-        for start in starts {
-            var directory = URL(fileURLWithPath: start).deletingLastPathComponent()
-            // Linux: the test binary sits in .build/<config>/; macOS: inside a .xctest bundle there.
-            for _ in 0..<4 {
-                let candidate = directory.appendingPathComponent("storage-torture").path
-                if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-                searched.append(directory.path)
-                directory.deleteLastPathComponent()
-            }
-        }
-        throw TestFailure(
-            "storage-torture is not built next to the test binary (searched \(searched)); build it with `swift build --build-tests`"
-        )
+        return child.output
     }
 
     static func describe(_ log: PersistedLog) -> String {

@@ -1,6 +1,7 @@
 import Logging
 import Raft
 import Synchronization
+import TestSupport
 import Testing
 
 /// A state machine for the smoke test: the applied commands, as strings (a minimal copy of

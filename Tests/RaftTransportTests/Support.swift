@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Raft
 import Synchronization
+import TestSupport
 import Testing
 
 /// Everything a transport under test hands to its callbacks.
@@ -79,16 +80,6 @@ struct TestTransport {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds or `seconds` pass.
-func eventually(within seconds: Double = 10, _ condition: () async -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
-    while ContinuousClock.now < deadline {
-        if await condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return await condition()
-}
-
 /// A plain TCP connection that writes whatever a test gives it, to play a misbehaving peer.
 struct RawConnection {
     let channel: any Channel
@@ -106,7 +97,7 @@ struct RawConnection {
 
     /// Whether the other side closed the connection within `seconds`.
     func isClosed(within seconds: Double = 5) async -> Bool {
-        await eventually(within: seconds) { !channel.isActive }
+        await eventually(timeout: .milliseconds(Int(seconds * 1000))) { !channel.isActive }
     }
 
     func close() async { try? await channel.close() }

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Raft
+import TestSupport
 import Testing
 
 /// Real sockets on 127.0.0.1 with ports the system picks; every wait is bounded.
