@@ -27,10 +27,14 @@ final class KeyvaldNode: @unchecked Sendable {
     var httpAddress: String { "127.0.0.1:\(httpPort)" }
     var raftAddress: String { "127.0.0.1:\(raftPort)" }
 
-    /// Starts the process (again); `join` is passed as `-join` when given.
-    func start(join: KeyvaldNode? = nil, extra: [String] = []) throws {
+    /// Starts the process (again); `join` is passed as `-join` when given. With `bareAddresses`
+    /// the addresses are given as the example does, `:port` (localhost).
+    func start(join: KeyvaldNode? = nil, extra: [String] = [], bareAddresses: Bool = false) throws {
         starts += 1
-        var arguments = ["-id", id, "-haddr", httpAddress, "-raddr", raftAddress]
+        var arguments =
+            bareAddresses
+            ? ["-id", id, "-haddr", ":\(httpPort)", "-raddr", ":\(raftPort)"]
+            : ["-id", id, "-haddr", httpAddress, "-raddr", raftAddress]
         if let join { arguments += ["-join", join.httpAddress] }
         arguments += extra + [dataDirectory]
         process = try ChildProcess(

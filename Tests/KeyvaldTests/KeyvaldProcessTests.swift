@@ -11,9 +11,10 @@ struct KeyvaldProcessTests {
         let cluster = try KeyvaldCluster(size: 1)
         let node = cluster.nodes[0]
         let api = cluster.api
-        try node.start()
+        try node.start(bareAddresses: true)  // `-haddr :port` means localhost, as in the example
         let led = await eventually { await api.status(node)?.role == "leader" }
         try #require(led, "node0 never led:\n\(cluster.logs)")
+        #expect(await api.status(node)?.members.first?.raddr == "localhost:\(node.raftPort)")
         #expect(await api.set("user1", "batman", via: node))
         #expect(await api.get("user1", via: node) == "batman")
         let clusterID = await api.status(node)?.clusterID
