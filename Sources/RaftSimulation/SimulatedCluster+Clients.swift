@@ -146,14 +146,20 @@ extension SimulatedCluster {
         return historyClock
     }
 
+    /// A leader that is a voter in its own configuration (not one on its way out after removing
+    /// itself), and every client's final write done.
     var hasRecovered: Bool {
-        leader != nil && clients.allSatisfy(\.hasFinalWriteSucceeded)
+        guard let leader, let leaderCore = core(leader), leaderCore.configuration.isVoter(leader) else {
+            return false
+        }
+        return clients.allSatisfy(\.hasFinalWriteSucceeded)
     }
 
     var livenessSummary: String {
         let waiting = clients.filter { !$0.hasFinalWriteSucceeded }.map { "c\($0.id)" }
+        let configuration = leader.flatMap { core($0) }.map { "\($0.configuration)" } ?? "-"
         return
-            "leader \(leader?.description ?? "none"), clients still waiting: \(waiting.joined(separator: ","))"
+            "leader \(leader?.description ?? "none") with \(configuration), clients still waiting: \(waiting.joined(separator: ","))"
     }
 
     /// Linearizability of everything the clients saw (Wing & Gong search, per key).

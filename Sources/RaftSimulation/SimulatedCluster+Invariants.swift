@@ -70,7 +70,8 @@ extension SimulatedCluster {
         }
         var index = max(nodes[n].lastCommitSeen, core.log.snapshotIndex).next
         while index <= committed {
-            let term = core.log.term(at: index)!
+            let entry = core.log.entry(at: index)!
+            let term = entry.term
             let k = Int(index.value) - 1
             if k < committedEntries.count {
                 if committedEntries[k].term != term {
@@ -78,17 +79,25 @@ extension SimulatedCluster {
                         "\(id) committed \(index)@\(term) but \(index)@\(committedEntries[k].term) was committed before"
                     )
                 }
+                if entry.kind == .configuration {
+                    checkCommittedConfiguration(entry, isFirstCommit: false, at: n)
+                }
             } else if k > committedEntries.count {
                 return fail(
                     "\(id) committed \(index) with nothing known committed at \(committedEntries.count + 1)")
             } else {
                 committedEntries.append((term, core.term))
+                if entry.kind == .configuration {
+                    checkCommittedConfiguration(entry, isFirstCommit: true, at: n)
+                }
                 checkLeadersHold(index: index, term: term, knownCommittedIn: core.term)
             }
+            if failure != nil { return }
             index = index.next
         }
         nodes[n].lastCommitSeen = committed
         nodes[n].lastAppliedSeen = core.log.applied
+        checkMembership(of: n)
     }
 
     /// A newly known committed entry must be in the log of every current leader of a later term
@@ -123,20 +132,32 @@ extension SimulatedCluster {
             if let (key, value) = SimulatedCommand.decode(entry.data) { expected[key] = value }
         }
         if SimulatedCommand.restore(from: snapshot.data) != expected {
-            fail(
+            return fail(
                 "\(nodes[n].id): snapshot at \(index) does not match the state of the entries applied through it"
+            )
+        }
+        let configuration = committedConfiguration(at: snapshot.metadata.index)?.configuration
+        if snapshot.metadata.configuration != configuration ?? ClusterConfiguration(members: []) {
+            fail(
+                "membership: \(nodes[n].id)'s snapshot at \(index) carries \(snapshot.metadata.configuration), the committed configuration there is \(configuration.map { "\($0)" } ?? "none")"
             )
         }
     }
 
-    /// After healing: every node holds and has applied what the leader committed.
+    /// After healing: every member of the leader's configuration (voter or learner) holds and has
+    /// applied what the leader committed. Nodes outside it (removed, or spares never added) are
+    /// not sent the log any more, so they are not expected to have it.
     mutating func checkConvergence() {
         guard let leaderID = leader, let leaderCore = core(leaderID) else {
             return fail("liveness: no leader after recovery")
         }
         let committed = leaderCore.log.committed
-        for node in nodes {
-            guard let core = node.core else { continue }
+        let members = Set(leaderCore.configuration.members.map(\.id))
+        for node in nodes where members.contains(node.id) {
+            guard let core = node.core else {
+                return fail(
+                    "liveness: \(node.id), a member of \(leaderCore.configuration), is down after healing")
+            }
             if core.log.applied < committed {
                 return fail(
                     "liveness: \(node.id) applied only \(core.log.applied) of \(committed) committed by \(leaderID)"

@@ -10,6 +10,8 @@ extension SimulatedCluster {
     mutating func runNemesis() {
         guard !isHealed else { return }
         defer { scheduleNemesis() }
+        // Retired nodes are gone for good; every other node, member or not, is fair game.
+        let ids = self.ids.filter { !nodes[indexOf[$0]!].isRetired }
         let up = ids.filter { nodes[indexOf[$0]!].isUp }
         let down = ids.filter { !nodes[indexOf[$0]!].isUp }
         switch Int.random(in: 0..<9, using: &random) {
@@ -33,11 +35,14 @@ extension SimulatedCluster {
             // Leaders are where the interesting bugs hide (Figure 8 needs a chain of them to fail).
             if let leader { crash(leader) }
         case 7:
-            // Cut the leader off with a minority, so the majority moves on while it keeps its log.
-            if let leader {
-                let others = ids.filter { $0 != leader }.shuffled(using: &random)
-                let minority = Array(others.prefix((ids.count - 1) / 2))
-                partition([[leader] + minority, Array(others.dropFirst(minority.count))])
+            // Cut the leader off with a minority of its voters, so the majority moves on while it
+            // keeps its log. The voter set changes, so the majority is counted in the leader's
+            // configuration, not in the number of nodes.
+            if let leader, let voters = core(leader)?.configuration.voters {
+                let others = voters.filter { $0 != leader }.shuffled(using: &random)
+                let minority = Array(others.prefix((voters.count - 1) / 2))
+                let rest = ids.filter { $0 != leader && !minority.contains($0) }
+                partition([[leader] + minority, rest])
             }
         default:
             if let revived = down.randomElement(using: &random) { restart(revived) }

@@ -8,7 +8,12 @@ import RaftCore
 ///
 /// Safety invariants are checked as each change happens (so, after every step): at most one leader
 /// per term, log matching, leader completeness, identical entries applied at each index, commit
-/// and apply indexes never going back.
+/// and apply indexes never going back, and the membership invariants (see
+/// `SimulatedCluster+Membership.swift`).
+///
+/// The initial voters `n1...nN` bootstrap from a configuration entry at index 1, as etcd's
+/// statically configured members do; spare nodes start empty and get everything from a leader
+/// once a membership change adds them.
 public struct SimulatedCluster {
     public let options: SimulationOptions
     public internal(set) var now: Int64 = 0
@@ -18,8 +23,12 @@ public struct SimulatedCluster {
     var random: SplitMix64
     var queue = EventQueue<SimulationEvent>()
     var nodes: [SimulatedNode]
-    let indexOf: [NodeID: Int]
-    public let ids: [NodeID]
+    var indexOf: [NodeID: Int]
+    /// Every node id of this run: the initial voters, the spares, and fresh ids that replaced
+    /// retired nodes (never reused).
+    public internal(set) var ids: [NodeID]
+    /// The voters of the bootstrap configuration (entry 1).
+    public let initialVoters: [NodeID]
 
     // The network.
     var blockedLinks = Set<Link>()
@@ -38,6 +47,8 @@ public struct SimulatedCluster {
     var entriesSeen: [LogIndex: [Term: EntryFingerprint]] = [:]
     /// The entry applied at each index (index - 1), as first applied on any node.
     var appliedEntries: [Entry] = []
+    /// Each committed configuration entry, by ascending index, as first seen committed.
+    var committedConfigurations: [(index: LogIndex, configuration: ClusterConfiguration)] = []
 
     // Clients and their history.
     var clients: [SimulatedClient] = []
@@ -50,16 +61,19 @@ public struct SimulatedCluster {
         precondition(options.clusterSize >= 1, "a cluster needs a node")
         self.options = options
         random = SplitMix64(seed: options.seed)
-        ids = (1...options.clusterSize).map { NodeID("n\($0)") }
+        initialVoters = (1...options.clusterSize).map { NodeID("n\($0)") }
+        ids = (1...(options.clusterSize + options.spareNodes)).map { NodeID("n\($0)") }
         indexOf = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         nodes = ids.map { SimulatedNode(id: $0) }
         trace = TraceBuffer(capacity: options.traceLength)
+        bootstrap()
         for n in nodes.indices { start(node: n) }
         for n in nodes.indices {
             // Nodes tick out of phase, as real clocks do.
             queue.schedule(.tick(n), at: Int64.random(in: 0..<options.tickInterval, using: &random))
         }
         if options.nemesisEveryTicks > 0 { scheduleNemesis() }
+        if options.membershipEveryTicks > 0 { scheduleMembershipAction() }
         clients = (0..<options.clients).map { SimulatedClient(id: $0) }
         for c in clients.indices { scheduleClientWake(c) }
     }
@@ -122,6 +136,7 @@ public struct SimulatedCluster {
         stats.events += 1
         switch event {
         case .tick(let n):
+            guard !nodes[n].isRetired else { return }
             queue.schedule(
                 .tick(n), at: now + options.tickInterval + Int64.random(in: -2...2, using: &random))
             guard nodes[n].isUp else { return }
@@ -131,6 +146,8 @@ public struct SimulatedCluster {
             deliver(envelope)
         case .nemesis:
             runNemesis()
+        case .membership:
+            runMembershipAction()
         case .clientWake(let c):
             clientWake(c)
         case .clientTimeout(let c, let sequence):
@@ -152,11 +169,15 @@ public struct SimulatedCluster {
             maxSnapshotChunkBytes: options.maxSnapshotChunkBytes,
             randomSeed: random.next(), testingFault: options.testingFault)
         let (snapshot, log) = disk.recover()
+        // Every node's base configuration is empty: the initial voters learn theirs from the bootstrap
+        // entry on their disks, the others from a leader. So the configuration at any index is the
+        // same on every node, which keeps the configuration checks free of special cases.
         nodes[n].core = RaftCore(
-            config: config, configuration: ClusterConfiguration(voters: ids), hardState: disk.hardState,
+            config: config, configuration: ClusterConfiguration(members: []), hardState: disk.hardState,
             log: log, snapshot: snapshot)
         nodes[n].stateMachine = snapshot.map { SimulatedCommand.restore(from: $0.data) } ?? [:]
         nodes[n].incarnation += 1
+        nodes[n].lastConfigurationCheck = nil
         nodes[n].lastCommitSeen = log.snapshotIndex
         nodes[n].lastAppliedSeen = log.snapshotIndex
         nodes[n].lastSnapshotIndex = log.snapshotIndex
@@ -178,7 +199,7 @@ public struct SimulatedCluster {
     /// Starts a crashed node again from what its disk holds.
     public mutating func restart(_ id: NodeID) {
         let n = indexOf[id]!
-        guard !nodes[n].isUp else { return }
+        guard !nodes[n].isUp, !nodes[n].isRetired else { return }
         start(node: n)
         trace.record(now, .restart(id))
     }
@@ -410,6 +431,7 @@ enum SimulationEvent {
     case clientWake(Int)
     case clientTimeout(Int, sequence: UInt64)
     case compact(Int, incarnation: Int, snapshot: LogIndex)
+    case membership
 }
 
 struct Link: Hashable {

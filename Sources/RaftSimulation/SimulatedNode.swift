@@ -10,6 +10,9 @@ struct SimulatedDisk {
     /// Recorded before the entries it covers are applied, as `RaftNode` does.
     var commitIndex = LogIndex.zero
 
+    /// Nothing was ever written: a spare that no leader has contacted, or a wiped disk.
+    var isEmpty: Bool { hardState == HardState() && entries.isEmpty && snapshot == nil }
+
     func term(at index: LogIndex) -> Term? {
         let k = Int(index.value) - Int(compactedThrough.value) - 1
         return k >= 0 && k < entries.count ? entries[k].term : nil
@@ -76,11 +79,15 @@ struct SimulatedNode {
     var disk = SimulatedDisk()
     var stateMachine: [String: String] = [:]
     var incarnation = 0
+    /// Wiped and stopped for good; its id is never used again.
+    var isRetired = false
 
     // Per incarnation: what the invariant checks have seen of this node.
     var lastCommitSeen = LogIndex.zero
     var lastAppliedSeen = LogIndex.zero
     var lastSnapshotIndex = LogIndex.zero
+    /// The log's shape when its configuration was last checked.
+    var lastConfigurationCheck: ConfigurationCheckKey?
 
     /// Client writes waiting for their entry to apply here: index → (client, term it was proposed in).
     var pendingWrites: [LogIndex: (client: Int, term: Term)] = [:]
@@ -124,4 +131,13 @@ enum SimulatedCommand {
             String(decoding: data[(split + 1)...], as: UTF8.self)
         )
     }
+}
+
+/// What a node's configuration depends on, as far as the simulation's checks need to know.
+struct ConfigurationCheckKey: Equatable {
+    var lastIndex: LogIndex
+    var lastTerm: Term
+    var snapshotIndex: LogIndex
+    var configurationIndex: LogIndex
+    var configuration: ClusterConfiguration
 }

@@ -32,6 +32,30 @@ public struct SimulationOptions: Sendable {
     /// Mean time between nemesis actions (partition, heal, crash, restart), in ticks; 0 disables them.
     public var nemesisEveryTicks = 30
 
+    // Membership changes (thesis §4.1), made through the leader's `proposeMembershipChange`.
+    /// Node ids beyond the initial voters `n1...nN`, which start empty and wait to be added.
+    public var spareNodes = 2
+    /// Mean time between membership actions (add a voter or learner, promote, remove a follower or
+    /// the leader, re-add a removed node, retire one), in ticks; 0 disables them.
+    public var membershipEveryTicks = 25
+    /// The membership actions keep the number of voters within `1...maxVoters`.
+    public var maxVoters = 7
+    /// Retiring a removed node wipes its disk and replaces it with a fresh id; at most this many
+    /// ids are ever used in one run, so a run stays bounded.
+    public var maxNodeIDs: Int { clusterSize + spareNodes + 3 }
+    /// Whether a leader of exactly two voters may remove itself. Off until a core bug is fixed: a
+    /// leader that removes itself from {A, B} and loses leadership before the change commits (B
+    /// without the entry) never campaigns again, because it is not a voter in its latest
+    /// configuration, and refuses B's votes because its log is longer, so no leader is ever elected.
+    /// The thesis (§4.2.2) has a node outside its latest, uncommitted configuration still start
+    /// elections, without counting its own vote. Replay: `raft-sim --remove-leader-of-two-voters
+    /// --sizes 3 --first-seed 84 --seeds 1`, or the disabled scenario test
+    /// `selfRemovalFromTwoVotersLoseLeadership`.
+    public var removesLeaderOfTwoVoters = false
+    /// The direct check that a leader's log holds at most one uncommitted configuration entry.
+    /// Only a scenario that wants to show what a second one leads to turns it off.
+    public var checksOneChangeAtATime = true
+
     public var clients = 4
     public var keys = ["a", "b", "c"]
     /// A client gives up on an operation after this many ticks and records its outcome as unknown.
@@ -57,7 +81,15 @@ public struct SimulationOptions: Sendable {
         options.longDelayRate = 0
         options.nemesisEveryTicks = 0
         options.clients = 0
+        options.spareNodes = 0
+        options.membershipEveryTicks = 0
         return options
+    }
+
+    /// Turns membership changes off: a fixed voter set, no spare nodes (the sweep before §4.1).
+    public mutating func disableMembershipChanges() {
+        spareNodes = 0
+        membershipEveryTicks = 0
     }
 }
 
@@ -90,6 +122,14 @@ public struct SimulationStats: Sendable {
     public var committedEntries = 0
     public var snapshotsTaken = 0
     public var snapshotsInstalled = 0
+    /// Membership changes the leader accepted, and attempts refused because one was in progress.
+    public var membershipChanges = 0
+    public var membershipChangesDeferred = 0
+    /// Removed nodes whose disks were wiped, each replaced by a fresh id.
+    public var nodesRetired = 0
+    /// The largest and smallest number of voters any committed configuration had.
+    public var mostVoters = 0
+    public var fewestVoters = Int.max
     public var operationsOK = 0
     public var operationsUnknown = 0
     public var operationsFailed = 0

@@ -32,6 +32,34 @@ struct RaftSim: ParsableCommand {
     )
     var fault: String?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Membership changes (add, promote, demote and remove nodes, the leader too) during the faulty phase."
+    )
+    var membership = true
+
+    @Option(help: "With membership changes: node ids beyond the initial voters, which start empty.")
+    var spareNodes = SimulationOptions(clusterSize: 3, seed: 0).spareNodes
+
+    @Option(help: "With membership changes: mean ticks between membership actions.")
+    var membershipEvery = SimulationOptions(clusterSize: 3, seed: 0).membershipEveryTicks
+
+    @Flag(
+        help:
+            "With membership changes: let a leader of two voters remove itself (off while the core deadlocks on it; see SimulationOptions.removesLeaderOfTwoVoters)."
+    )
+    var removeLeaderOfTwoVoters = false
+
+    @Flag(
+        help:
+            "Skip the direct one-change-at-a-time check, to see whether the other safety checks catch --fault allowConcurrentMembershipChanges on their own."
+    )
+    var skipOneChangeCheck = false
+
+    @Option(help: "Stop after this many seconds (checked between seeds); 0: no limit.")
+    var maxSeconds = 0
+
     @Option(help: "Snapshot every this many applied entries (0: never).")
     var snapshotEvery = SimulationOptions(clusterSize: 3, seed: 0).snapshotEvery
 
@@ -61,18 +89,36 @@ struct RaftSim: ParsableCommand {
             let sizeStarted = clock.now
             var events = 0
             var snapshotsInstalled = 0
+            var membershipChanges = 0
+            var retired = 0
+            var voterRange = (fewest: Int.max, most: 0)
+            var ran = 0
             for seed in firstSeed..<(firstSeed + UInt64(seeds)) {
+                if maxSeconds > 0 && (clock.now - started) > .seconds(maxSeconds) {
+                    printNow("time limit of \(maxSeconds) s reached")
+                    break
+                }
                 var options = SimulationOptions(clusterSize: size, seed: seed)
                 options.faultyTicks = faultyTicks
                 options.snapshotEvery = snapshotEvery
                 options.traceLength = traceLength
                 options.testingFault = testingFault
+                options.spareNodes = spareNodes
+                options.membershipEveryTicks = membershipEvery
+                options.removesLeaderOfTwoVoters = removeLeaderOfTwoVoters
+                options.checksOneChangeAtATime = !skipOneChangeCheck
+                if !membership { options.disableMembershipChanges() }
                 var cluster = SimulatedCluster(options: options)
                 total += 1
+                ran += 1
                 switch cluster.run() {
                 case .success(let stats):
                     events += stats.events
                     snapshotsInstalled += stats.snapshotsInstalled
+                    membershipChanges += stats.membershipChanges
+                    retired += stats.nodesRetired
+                    voterRange.fewest = min(voterRange.fewest, stats.fewestVoters)
+                    voterRange.most = max(voterRange.most, stats.mostVoters)
                 case .failure(let failure):
                     failures += 1
                     printNow(failure.description)
@@ -82,9 +128,13 @@ struct RaftSim: ParsableCommand {
                 }
             }
             let seconds = (clock.now - sizeStarted).seconds
-            printNow(
-                "\(size) nodes: \(seeds) seeds in \(format(seconds)) s, \(format(Double(seeds) / seconds)) seeds/s, \(events) events, \(snapshotsInstalled) snapshots installed"
-            )
+            var line =
+                "\(size) nodes: \(ran) seeds in \(format(seconds)) s, \(format(Double(ran) / seconds)) seeds/s, \(events) events, \(snapshotsInstalled) snapshots installed"
+            if membership && ran > 0 {
+                line +=
+                    ", \(membershipChanges) membership changes, \(retired) nodes retired, voters \(voterRange.fewest)...\(voterRange.most)"
+            }
+            printNow(line)
         }
         finish(total: total, failures: failures, since: started)
     }

@@ -4,7 +4,8 @@ import RaftSimulation
 import Testing
 
 /// The seeded fault sweep: every seed runs a whole cluster through drops, duplicates, reorders,
-/// partitions, crashes and restarts, checking safety after every step, liveness after healing
+/// partitions, crashes, restarts and membership changes (nodes added, promoted, demoted, removed,
+/// the leader too, re-added or retired), checking safety after every step, liveness after healing
 /// and linearizability of the client history at the end.
 ///
 /// Environment: `RAFT_SWEEP_SEEDS` (seeds per cluster size, default 500);
@@ -60,7 +61,9 @@ struct SimulationSweepTests {
         #expect(c.stats.events != a.stats.events || c.trace != a.trace, "different seeds ran identically")
     }
 
-    @Test("the faults actually happen: drops, crashes, elections, unknown outcomes, snapshots")
+    @Test(
+        "the faults actually happen: drops, crashes, elections, unknown outcomes, snapshots, membership changes"
+    )
     func faultsAreExercised() async throws {
         let results = try await runSimulations((0..<10).map { SimulationOptions(clusterSize: 5, seed: $0) })
             .get()
@@ -72,6 +75,24 @@ struct SimulationSweepTests {
         #expect(total(\.operationsOK) > 1000)
         #expect(total(\.snapshotsTaken) > 50)
         #expect(total(\.snapshotsInstalled) > 5)
+        #expect(total(\.membershipChanges) > 50)
+        #expect(total(\.membershipChangesDeferred) > 0, "no change ever met one in progress")
+        #expect(total(\.nodesRetired) > 0)
+        #expect(
+            results.contains { $0.stats.fewestVoters < 5 } && results.contains { $0.stats.mostVoters > 5 })
+    }
+
+    @Test("membership changes can be turned off: a fixed voter set, no spares")
+    func fixedMembership() async throws {
+        let results = try await runSimulations(
+            (UInt64(0)..<10).map { seed in
+                var options = SimulationOptions(clusterSize: 3, seed: seed)
+                options.disableMembershipChanges()
+                return options
+            }
+        ).get()
+        #expect(results.allSatisfy { $0.stats.membershipChanges == 0 && $0.stats.mostVoters == 3 })
+        #expect(results.allSatisfy { $0.stats.fewestVoters == 3 })
     }
 
     @Test("harsher churn: a fifth of messages lost and frequent nemesis", arguments: [3, 5] as [Int])

@@ -56,4 +56,8 @@ public enum TestingFault: String, Sendable, CaseIterable {
     case readWithoutReadIndex
     /// Append every snapshot chunk received, whatever its offset: a lost chunk corrupts the snapshot.
     case ignoreSnapshotChunkOffsets
+    /// Accept a membership change while another is uncommitted, or before the leader committed an
+    /// entry of its term: two single-server changes in flight can leave two disjoint majorities
+    /// (thesis §4.1; the 2015 single-server bug).
+    case allowConcurrentMembershipChanges
 }

@@ -20,7 +20,10 @@ extension RaftCore {
         // Thesis §4.1: one change at a time, each from a committed configuration. And a new leader
         // must first commit an entry of its own term, or a change it appends could be lost to an
         // older uncommitted one from a previous term (the single-server bug found in 2015).
-        guard isConfigurationCommitted, log.term(at: log.committed) == term else { throw .changeInProgress }
+        guard
+            config.testingFault == .allowConcurrentMembershipChanges
+                || (isConfigurationCommitted && log.term(at: log.committed) == term)
+        else { throw .changeInProgress }
         let entry = Entry(term: term, index: log.lastIndex.next, kind: .configuration, data: next.encoded())
         log.appendAsLeader(entry)
         recordConfigurationEntries([entry])
