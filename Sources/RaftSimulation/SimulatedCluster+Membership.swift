@@ -20,9 +20,12 @@ import RaftCore
 ///   simulation never does that.
 extension SimulatedCluster {
     /// The member record of a simulated node (addresses are only labels here).
-    public static func member(_ id: NodeID, isVoter: Bool = true) -> Member {
+    public static func member(_ id: NodeID, isVoter: Bool = true, promotesWhenCaughtUp: Bool = false)
+        -> Member
+    {
         Member(
-            id: id, raftAddress: "\(id.name).sim:7000", httpAddress: "\(id.name).sim:8000", isVoter: isVoter)
+            id: id, raftAddress: "\(id.name).sim:7000", httpAddress: "\(id.name).sim:8000", isVoter: isVoter,
+            promotesWhenCaughtUp: promotesWhenCaughtUp)
     }
 
     /// Puts the bootstrap configuration entry on each initial voter's disk: entry 1 of term 1,
@@ -97,8 +100,8 @@ extension SimulatedCluster {
         if canAddVoter && !configuration.learners.isEmpty { possible.append(.promoteLearner) }
         if voters.count > 1 {
             if voters.contains(where: { $0 != leaderID }) { possible.append(.demoteVoter) }
-            // See `SimulationOptions.removesLeaderOfTwoVoters` for the core bug this avoids.
-            if configuration.isVoter(leaderID) && (voters.count > 2 || options.removesLeaderOfTwoVoters) {
+            // With two voters this is the case that found the §4.2.2 bug (`RaftCore.mayCampaign`).
+            if configuration.isVoter(leaderID) {
                 possible.append(.removeLeader)
             }
         }
@@ -114,7 +117,10 @@ extension SimulatedCluster {
         case .addVoter, .addLearner:
             // A spare that never held anything joins empty; a removed node rejoins with its old disk.
             let id = outsiders.randomElement(using: &random)!
-            change = .addOrUpdate(Self.member(id, isVoter: action == .addVoter))
+            // Half the learners join as keyvald's do: the leader promotes them once caught up.
+            let promotes = action == .addLearner && canAddVoter && Bool.random(using: &random)
+            change = .addOrUpdate(
+                Self.member(id, isVoter: action == .addVoter, promotesWhenCaughtUp: promotes))
         case .promoteLearner:
             change = .addOrUpdate(Self.member(configuration.learners.randomElement(using: &random)!))
         case .demoteVoter:

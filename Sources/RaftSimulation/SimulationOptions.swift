@@ -43,15 +43,6 @@ public struct SimulationOptions: Sendable {
     /// Retiring a removed node wipes its disk and replaces it with a fresh id; at most this many
     /// ids are ever used in one run, so a run stays bounded.
     public var maxNodeIDs: Int { clusterSize + spareNodes + 3 }
-    /// Whether a leader of exactly two voters may remove itself. Off until a core bug is fixed: a
-    /// leader that removes itself from {A, B} and loses leadership before the change commits (B
-    /// without the entry) never campaigns again, because it is not a voter in its latest
-    /// configuration, and refuses B's votes because its log is longer, so no leader is ever elected.
-    /// The thesis (§4.2.2) has a node outside its latest, uncommitted configuration still start
-    /// elections, without counting its own vote. Replay: `raft-sim --remove-leader-of-two-voters
-    /// --sizes 3 --first-seed 84 --seeds 1`, or the disabled scenario test
-    /// `selfRemovalFromTwoVotersLoseLeadership`.
-    public var removesLeaderOfTwoVoters = false
     /// The direct check that a leader's log holds at most one uncommitted configuration entry.
     /// Only a scenario that wants to show what a second one leads to turns it off.
     public var checksOneChangeAtATime = true

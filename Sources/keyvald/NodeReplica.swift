@@ -40,13 +40,21 @@ struct NodeReplica: KVReplica {
         }
     }
 
+    /// A new node joins as a learner that the leader promotes once it has caught up, so adding it
+    /// never costs availability (pitfall 14). A member joining again keeps its role; only its
+    /// addresses may change (a restart with the same addresses changes nothing).
     func addMember(_ request: JoinRequest) async throws(ReplicaError) {
-        var member = Member(
-            id: NodeID(request.id), raftAddress: request.addr, httpAddress: request.haddr ?? "", isVoter: true
-        )
-        // The example's body has no HTTP address: keep the one already known rather than erase it.
-        if request.haddr == nil, let known = node.configuration.member(member.id) {
-            member.httpAddress = known.httpAddress
+        let id = NodeID(request.id)
+        var member: Member
+        if let known = node.configuration.member(id) {
+            member = known
+            member.raftAddress = request.addr
+            // The example's body has no HTTP address: keep the one already known, not erase it.
+            if let haddr = request.haddr { member.httpAddress = haddr }
+        } else {
+            member = Member(
+                id: id, raftAddress: request.addr, httpAddress: request.haddr ?? "", isVoter: false,
+                promotesWhenCaughtUp: true)
         }
         try await change(.addOrUpdate(member))
     }

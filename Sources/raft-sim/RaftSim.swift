@@ -47,12 +47,6 @@ struct RaftSim: ParsableCommand {
 
     @Flag(
         help:
-            "With membership changes: let a leader of two voters remove itself (off while the core deadlocks on it; see SimulationOptions.removesLeaderOfTwoVoters)."
-    )
-    var removeLeaderOfTwoVoters = false
-
-    @Flag(
-        help:
             "Skip the direct one-change-at-a-time check, to see whether the other safety checks catch --fault allowConcurrentMembershipChanges on their own."
     )
     var skipOneChangeCheck = false
@@ -105,7 +99,6 @@ struct RaftSim: ParsableCommand {
                 options.testingFault = testingFault
                 options.spareNodes = spareNodes
                 options.membershipEveryTicks = membershipEvery
-                options.removesLeaderOfTwoVoters = removeLeaderOfTwoVoters
                 options.checksOneChangeAtATime = !skipOneChangeCheck
                 if !membership { options.disableMembershipChanges() }
                 var cluster = SimulatedCluster(options: options)

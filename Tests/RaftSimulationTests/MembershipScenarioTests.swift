@@ -169,7 +169,7 @@ struct MembershipScenarioTests {
         }
     }
 
-    /// Core bug, found by the sweep (`raft-sim --remove-leader-of-two-voters --sizes 3 --first-seed
+    /// Was a core bug (fixed: `RaftCore.mayCampaign`), found by the sweep (`raft-sim --remove-leader-of-two-voters --sizes 3 --first-seed
     /// 84 --seeds 1`), here in its smallest form. The leader of {A, B} removes itself; B is cut off,
     /// so the change cannot commit and check-quorum makes A step down. A, not a voter in its latest
     /// configuration {B}, never campaigns; B, without the entry, still has {A, B} and needs A's vote,
@@ -177,9 +177,8 @@ struct MembershipScenarioTests {
     /// its latest configuration still starts elections while that entry is uncommitted (it may be
     /// needed to commit it), without counting its own vote.
     @Test(
-        "a leader of two voters that removes itself and loses leadership before the change commits still gets it committed",
-        .disabled(
-            "core bug: a non-voter in an uncommitted latest configuration never campaigns (thesis §4.2.2)"))
+        "a leader of two voters that removes itself and loses leadership before the change commits still gets it committed"
+    )
     func selfRemovalFromTwoVotersLoseLeadership() throws {
         var cluster = SimulatedCluster(options: .quiet(clusterSize: 2, seed: 7))
         let old = try settledLeader(&cluster)

@@ -10,12 +10,16 @@ struct NegativeControlTests {
     /// never produce (0 of 2,000 seeds, measured); the scripted `figure8` test below is its control.
     static let randomlyCaught = TestingFault.allCases.filter { $0 != .commitEarlierTermByCounting }
 
+    /// Faults outside membership run without membership changes: those shorten the windows in
+    /// which a broken read or commit shows (readWithoutReadIndex: first caught at seed 302 with
+    /// them, 11 without), and the checks that catch them do not depend on membership.
     @Test("a broken core variant is caught by the sweep", arguments: randomlyCaught)
     func brokenVariantIsCaught(_ fault: TestingFault) async {
         let caught = await offCooperativePool {
             for seed in UInt64(0)..<200 {
                 var options = SimulationOptions(clusterSize: 3, seed: seed)
                 options.testingFault = fault
+                if fault != .allowConcurrentMembershipChanges { options.membershipEveryTicks = 0 }
                 var cluster = SimulatedCluster(options: options)
                 if case .failure = cluster.run() { return true }
             }

@@ -20,8 +20,12 @@ struct ConfigurationTests {
 
     @Test("the binary form round-trips members, addresses and voter flags")
     func roundTrip() throws {
+        let staged = ClusterConfiguration(members: [
+            Member(id: "a"), Member(id: "b", raftAddress: "b:1", isVoter: false, promotesWhenCaughtUp: true),
+        ])
         for configuration in [
             Self.sample, ClusterConfiguration(voters: []), ClusterConfiguration(voters: ["a", "b", "c"]),
+            staged,
         ] {
             #expect(try ClusterConfiguration(decoding: configuration.encoded()) == configuration)
         }
@@ -43,6 +47,8 @@ struct ConfigurationTests {
             ([2, 0, 0, 0, 0], ConfigurationDecodingError.unsupportedVersion(2)),
             ([1, 0, 0, 0, 0, 7], .trailingBytes(1)),
             ([1, 1, 0, 0, 0, 4, 1, 0, 0x61, 0, 0, 0, 0], .unknownFlags(4)),
+            // A voter cannot also be waiting for promotion.
+            ([1, 1, 0, 0, 0, 3, 1, 0, 0x61, 0, 0, 0, 0], .unknownFlags(3)),
             ([1, 1, 0, 0, 0, 1, 1, 0, 0xFF, 0, 0, 0, 0], .invalidUTF8),
             ([1, 2, 0, 0, 0, 1, 1, 0, 0x61, 0, 0, 0, 0, 1, 1, 0, 0x61, 0, 0, 0, 0], .duplicateMember("a")),
         ] as [([UInt8], ConfigurationDecodingError)])

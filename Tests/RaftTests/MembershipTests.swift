@@ -186,6 +186,37 @@ struct MembershipTests {
         #expect(cluster["n2"].isLeader || cluster["n3"].isLeader)
     }
 
+    @Test("a learner to be promoted becomes a voter once it holds everything committed, and not before")
+    func promotion() throws {
+        var cluster = try Self.cluster()
+        cluster.nodes["n4"] = Self.newcomer("n4")
+        cluster.isolated = ["n4"]
+        let joined = Member(
+            id: "n4", raftAddress: "n4:7000", httpAddress: "n4:8000", isVoter: false,
+            promotesWhenCaughtUp: true)
+        _ = try cluster["n1"].proposeMembershipChange(.addOrUpdate(joined))
+        for _ in 0..<5 {
+            cluster["n1"].tick()
+            cluster.settle()
+        }
+        #expect(cluster["n1"].isConfigurationCommitted)
+        #expect(cluster["n1"].configuration.learners == ["n4"], "cut off, n4 has not caught up")
+        cluster.isolated = []
+        cluster.tickLeader(
+            "n1", until: { $0["n1"].configuration.isVoter("n4") && $0["n1"].isConfigurationCommitted })
+        #expect(cluster["n1"].configuration.member("n4")?.promotesWhenCaughtUp == false)
+        #expect(cluster["n4"].configuration == cluster["n1"].configuration)
+        // A learner not marked for promotion stays one.
+        cluster.nodes["n5"] = Self.newcomer("n5", seed: 11)
+        _ = try cluster["n1"].proposeMembershipChange(.addOrUpdate(Self.member("n5", voter: false)))
+        for _ in 0..<10 {
+            cluster["n1"].tick()
+            cluster.settle()
+        }
+        #expect(cluster["n5"].log.lastIndex == cluster["n1"].log.lastIndex)
+        #expect(cluster["n1"].configuration.learners == ["n5"])
+    }
+
     @Test("a learner receives the log but neither votes nor counts toward commits")
     func learner() throws {
         var cluster = try Self.cluster()

@@ -96,7 +96,7 @@ extension RaftCore {
     /// leadership; a transfer needs the leader's cooperation (membership issue). Ignored on a
     /// non-voter or a leader.
     public mutating func campaign() {
-        guard configuration.isVoter(id), !isLeader else { return }
+        guard mayCampaign, !isLeader else { return }
         becomeCandidate()
     }
 }

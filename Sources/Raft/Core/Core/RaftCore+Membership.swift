@@ -65,8 +65,8 @@ extension RaftCore {
                 state.progress[peer] = nil
             }
         }
-        if case .preCandidate = role, !configuration.isVoter(id) { becomeFollower(term: term, leader: nil) }
-        if case .candidate = role, !configuration.isVoter(id) { becomeFollower(term: term, leader: nil) }
+        if case .preCandidate = role, !mayCampaign { becomeFollower(term: term, leader: nil) }
+        if case .candidate = role, !mayCampaign { becomeFollower(term: term, leader: nil) }
     }
 
     /// Once a configuration without this node as a voter is committed: a leader steps down
@@ -78,6 +78,34 @@ extension RaftCore {
             removalToReport = nil
             events.append(.removedFromVoters(index: index))
         }
+    }
+
+    /// Makes a voter of the first learner marked `promotesWhenCaughtUp` whose log holds everything
+    /// committed, if a change may be made now. Until then it cost the cluster nothing (pitfall 14:
+    /// an empty voter would count toward every quorum while it copies the log). Called by the
+    /// leader before each `Ready`; a promotion is an ordinary single-server change.
+    mutating func promoteCaughtUpLearners() {
+        guard case .leader(let state) = role, isConfigurationCommitted, log.term(at: log.committed) == term
+        else { return }
+        for member in configuration.members where member.promotesWhenCaughtUp {
+            guard let progress = state.progress[member.id], progress.match >= log.committed else { continue }
+            var promoted = member
+            promoted.isVoter = true
+            promoted.promotesWhenCaughtUp = false
+            _ = try? proposeMembershipChange(.addOrUpdate(promoted))
+            return
+        }
+    }
+
+    /// Whether this node may stand for election: a voter in its latest configuration, or a voter
+    /// of the committed one while the latest (which leaves it out) is not yet committed. The
+    /// second case is thesis §4.2.2: a leader removing itself that lost leadership before the
+    /// change committed may be the only node able to commit it (with voters {A, B}, A removing
+    /// itself: B may lack the entry and need A's vote, which A's longer log refuses). Such a
+    /// candidate asks the latest configuration's voters and does not count its own vote.
+    var mayCampaign: Bool {
+        if configuration.isVoter(id) { return true }
+        return !isConfigurationCommitted && configurations.configuration(at: log.committed).isVoter(id)
     }
 
     /// Who the leader sends the log to, sorted: every member but itself, voters and learners, and

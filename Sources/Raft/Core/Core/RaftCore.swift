@@ -106,7 +106,7 @@ public struct RaftCore: Sendable {
             return
         }
         electionElapsed += 1
-        if electionElapsed >= randomizedElectionTimeout && configuration.isVoter(id) {
+        if electionElapsed >= randomizedElectionTimeout && mayCampaign {
             startElection()
         }
     }
@@ -216,6 +216,7 @@ public struct RaftCore: Sendable {
     public mutating func takeReady() -> Ready? {
         precondition(!readyInProgress, "\(id): takeReady() called again before advance()")
         if isLeader {
+            promoteCaughtUpLearners()
             sendAppendsToAll()
             retireRemovedPeers()
         }

@@ -30,7 +30,7 @@ extension ClusterConfiguration {
         var bytes: [UInt8] = [Self.encodingVersion]
         appendLittleEndian(UInt32(members.count), to: &bytes)
         for member in members {
-            bytes.append(member.isVoter ? 1 : 0)
+            bytes.append((member.isVoter ? 1 : 0) | (member.promotesWhenCaughtUp ? 2 : 0))
             for text in [member.id.name, member.raftAddress, member.httpAddress] {
                 let utf8 = Array(text.utf8)
                 precondition(utf8.count <= UInt16.max, "member field of \(utf8.count) bytes")
@@ -51,7 +51,8 @@ extension ClusterConfiguration {
         var seen = Set<NodeID>()
         for _ in 0..<count {
             guard let flags = reader.byte() else { throw .truncated }
-            guard flags & ~1 == 0 else { throw .unknownFlags(flags) }
+            // Bit 0: voter. Bit 1: a learner to promote once caught up (never set with bit 0).
+            guard flags & ~3 == 0, flags != 3 else { throw .unknownFlags(flags) }
             var fields: [String] = []
             for _ in 0..<3 {
                 guard let length = reader.littleEndian(UInt16.self), let utf8 = reader.bytes(Int(length))
@@ -64,7 +65,9 @@ extension ClusterConfiguration {
             let id = NodeID(fields[0])
             guard seen.insert(id).inserted else { throw .duplicateMember(id) }
             members.append(
-                Member(id: id, raftAddress: fields[1], httpAddress: fields[2], isVoter: flags & 1 == 1))
+                Member(
+                    id: id, raftAddress: fields[1], httpAddress: fields[2], isVoter: flags & 1 == 1,
+                    promotesWhenCaughtUp: flags & 2 == 2))
         }
         guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
         self.init(members: members)

@@ -7,15 +7,24 @@ public struct Member: Sendable, Hashable, CustomStringConvertible {
     public var httpAddress: String
     /// Voters elect leaders and count toward commits; learners only receive the log.
     public var isVoter: Bool
+    /// A learner the leader makes a voter once it has caught up (a joining node: it costs no
+    /// availability while it copies the log, pitfall 14). Always false for a voter.
+    public var promotesWhenCaughtUp: Bool
 
-    public init(id: NodeID, raftAddress: String = "", httpAddress: String = "", isVoter: Bool = true) {
+    public init(
+        id: NodeID, raftAddress: String = "", httpAddress: String = "", isVoter: Bool = true,
+        promotesWhenCaughtUp: Bool = false
+    ) {
         self.id = id
         self.raftAddress = raftAddress
         self.httpAddress = httpAddress
         self.isVoter = isVoter
+        self.promotesWhenCaughtUp = promotesWhenCaughtUp && !isVoter
     }
 
-    public var description: String { "\(id)\(isVoter ? "" : " (learner)")@\(raftAddress)" }
+    public var description: String {
+        "\(id)\(isVoter ? "" : promotesWhenCaughtUp ? " (learner, to be promoted)" : " (learner)")@\(raftAddress)"
+    }
 }
 
 /// Who takes part in the cluster: its members, and among them the voters, whose majority decides
