@@ -77,7 +77,7 @@ struct NodeReplica: KVReplica {
             let match = member.id == status.id && status.role == .leader ? status.lastIndex : progress?.match
             return StatusReport.Member(
                 id: member.id.name, haddr: member.httpAddress, raddr: member.raftAddress,
-                voter: member.isVoter,
+                voter: member.isVoter, promoting: member.promotesWhenCaughtUp,
                 matchIndex: status.role == .leader ? match?.value : nil,
                 lag: status.role == .leader
                     ? match.map { status.lastIndex.value - min($0.value, status.lastIndex.value) } : nil)
@@ -87,7 +87,8 @@ struct NodeReplica: KVReplica {
             leader: status.leader.map { leader(named: $0, in: configuration) },
             commitIndex: status.commitIndex.value, appliedIndex: status.appliedIndex.value,
             lastIndex: status.lastIndex.value, snapshotIndex: status.snapshotIndex.value,
-            clusterID: clusterID, members: members)
+            clusterID: clusterID, members: members, configurationIndex: status.configurationIndex.value,
+            configurationCommitted: status.configurationIndex <= status.commitIndex)
     }
 
     private func change(_ change: MembershipChange) async throws(ReplicaError) {

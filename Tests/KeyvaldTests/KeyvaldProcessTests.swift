@@ -120,6 +120,13 @@ struct KeyvaldProcessTests {
         let cluster = try KeyvaldCluster(size: 3)
         let api = cluster.api
         try await cluster.startAll()
+        // Joined as learners, promoted once caught up: /status says so.
+        let status = try #require(await api.status(cluster.nodes[2]))
+        #expect(status.voters == ["node0", "node1", "node2"] && status.learners.isEmpty)
+        #expect(status.configurationCommitted && status.configurationIndex > 1)
+        #expect(status.members.allSatisfy { !$0.promoting })
+        #expect(cluster.nodes[0].logs.contains("node2 joined as a learner"), "\(cluster.logs)")
+        #expect(cluster.nodes[0].logs.contains("node2 is now a voter"), "\(cluster.logs)")
 
         // Every node accepts writes: followers forward them to the leader.
         var acknowledged: [String: String] = [:]
