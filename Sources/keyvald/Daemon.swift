@@ -94,6 +94,15 @@ struct Daemon {
             }
             clusterID = stored.clusterID
             if let joinTarget {
+                // The state decides the cluster; but a -join naming another cluster is a mistake
+                // the operator should hear about rather than a node quietly refused by its peers.
+                var quick = Joiner(target: joinTarget, client: client, logger: logger)
+                quick.patience = .seconds(3)
+                if let theirs = try? await quick.clusterID(), theirs != clusterID {
+                    throw DaemonError.dataDirectory(
+                        "\(dataDirectory) belongs to cluster \(clusterID), but -join \(joinTarget) is in cluster \(theirs)"
+                    )
+                }
                 logger.info(
                     "\(dataDirectory) has state: rejoining cluster \(clusterID) with it; ignoring -join \(joinTarget)"
                 )
@@ -183,9 +192,21 @@ struct Daemon {
             .init(service: RaftService(node: node, transport: transport)),
             .init(service: HTTPService(server: server)),
         ]
+        if hasState {
+            // Restarted with other addresses: the configuration must say where the node is now.
+            services.append(
+                .init(
+                    service: AddressRefresh(
+                        node: node, client: client, logger: logger,
+                        request: JoinRequest(
+                            id: id.name, addr: raftAddress.description, haddr: httpAddress.description,
+                            clusterID: clusterID)),
+                    successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore))
+        }
         if let joiner {
             let request = JoinRequest(
-                id: id.name, addr: raftAddress.description, haddr: httpAddress.description)
+                id: id.name, addr: raftAddress.description, haddr: httpAddress.description,
+                clusterID: clusterID)
             services.append(
                 .init(
                     service: JoinService(joiner: joiner, request: request, clusterID: clusterID),
@@ -330,5 +351,42 @@ struct JoinService: Service {
     func run() async throws {
         try await joiner.join(request)
         joiner.logger.notice("joined cluster \(clusterID) as \(request.id)")
+    }
+}
+
+/// A node restarted with state: if the configuration still names other addresses for it (it
+/// moved), it asks the other members, through their HTTP APIs, to update it (one forwards to the
+/// leader). It cannot wait to hear from the leader: at a new Raft address, the leader cannot reach
+/// it until the configuration says where it is. Same id and addresses: nothing to do.
+struct AddressRefresh: Service {
+    let node: RaftNode<KVStateMachine>
+    let client: HTTPClient
+    let logger: Logger
+    let request: JoinRequest
+
+    func run() async throws {
+        let id = NodeID(request.id)
+        let deadline = ContinuousClock.now + .seconds(120)
+        var announced = false
+        while ContinuousClock.now < deadline {
+            let configuration = node.configuration
+            guard let me = configuration.member(id) else { return }  // not a member (any more)
+            if me.raftAddress == request.addr && me.httpAddress == request.haddr { return }
+            if !announced {
+                logger.notice(
+                    "the cluster knows \(id) at raft \(me.raftAddress), http \(me.httpAddress); asking to update it"
+                )
+                announced = true
+            }
+            for peer in configuration.members where peer.id != id && !peer.httpAddress.isEmpty {
+                guard let target = try? ListenAddress.normalize(peer.httpAddress, flag: "haddr") else {
+                    continue
+                }
+                var joiner = Joiner(target: target, client: client, logger: logger)
+                joiner.patience = .seconds(2)
+                if (try? await joiner.join(request)) != nil { return }
+            }
+            try await Task.sleep(for: .milliseconds(500))
+        }
     }
 }

@@ -45,6 +45,10 @@ struct NodeReplica: KVReplica {
     /// addresses may change (a restart with the same addresses changes nothing).
     func addMember(_ request: JoinRequest) async throws(ReplicaError) {
         let id = NodeID(request.id)
+        if let theirs = request.clusterID, theirs != clusterID {
+            throw .invalidMembershipChange(
+                reason: "\(id)'s data belongs to cluster \(theirs); this is cluster \(clusterID)")
+        }
         var member: Member
         if let known = node.configuration.member(id) {
             member = known

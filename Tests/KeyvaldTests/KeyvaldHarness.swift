@@ -8,8 +8,8 @@ import Testing
 final class KeyvaldNode: @unchecked Sendable {
     // @unchecked: a test drives its nodes from one task at a time.
     let id: String
-    let httpPort: Int
-    let raftPort: Int
+    private(set) var httpPort: Int
+    private(set) var raftPort: Int
     let dataDirectory: String
     let logDirectory: String
     private(set) var process: ChildProcess?
@@ -22,6 +22,12 @@ final class KeyvaldNode: @unchecked Sendable {
         dataDirectory = root + "/" + id
         logDirectory = root + "/logs"
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+    }
+
+    /// New ports for the next start, as if the node had moved.
+    func move() throws {
+        httpPort = try freeLoopbackPort()
+        raftPort = try freeLoopbackPort()
     }
 
     var httpAddress: String { "127.0.0.1:\(httpPort)" }

@@ -189,4 +189,66 @@ struct KeyvaldProcessTests {
         }
         await cluster.stop()
     }
+
+    @Test(
+        "joining again with the same id and addresses changes nothing; a node restarted elsewhere is updated")
+    func rejoinAndMove() async throws {
+        let cluster = try KeyvaldCluster(size: 3)
+        let api = cluster.api
+        try await cluster.startAll()
+        let moved = cluster.nodes[2]
+        let before = try #require(await api.status(cluster.nodes[0]))
+
+        // The same join again (what a restarted node's -join would send) is a no-op.
+        let again = #"{"id":"node2","addr":"\#(moved.raftAddress)","haddr":"\#(moved.httpAddress)"}"#
+        #expect(await api.request(cluster.nodes[1], "POST", "/join", body: again)?.status == 200)
+        #expect(await api.status(cluster.nodes[0])?.configurationIndex == before.configurationIndex)
+
+        // node2 comes back on other ports with its data: the configuration follows it.
+        await moved.terminate()
+        try moved.move()
+        try moved.start()
+        let updated = await eventually(timeout: .seconds(20)) {
+            await api.status(cluster.nodes[0])?.members.first { $0.id == "node2" }?.raddr == moved.raftAddress
+        }
+        #expect(updated, "\(cluster.logs)")
+        #expect(await api.set("after-move", "here", via: cluster.nodes[0]))
+        let replicated = await eventually(timeout: .seconds(10)) {
+            await api.get("after-move", via: moved, stale: true) == "here"
+        }
+        #expect(replicated, "the moved node gets new entries at its new address:\n\(cluster.logs)")
+        await cluster.stop()
+    }
+
+    @Test("a node of another cluster is refused on both sides and joins nothing")
+    func otherCluster() async throws {
+        let first = try KeyvaldCluster(size: 1)
+        let second = try KeyvaldCluster(size: 1)
+        let (a, b) = (first.nodes[0], second.nodes[0])
+        try a.start()
+        try b.start()
+        for (cluster, node) in [(first, a), (second, b)] {
+            let led = await eventually { await cluster.api.status(node)?.role == "leader" }
+            try #require(led, "\(cluster.logs)")
+        }
+        let theirs = try #require(await second.api.status(b)?.clusterID)
+        let ours = try #require(await first.api.status(a)?.clusterID)
+
+        // The cluster's side: a join request naming another cluster is refused.
+        let body = #"{"id":"intruder","addr":"127.0.0.1:1","cluster_id":"\#(theirs)"}"#
+        let refused = await first.api.request(a, "POST", "/join", body: body)
+        #expect(refused?.status == 400)
+        #expect(refused?.bodyText.contains("belongs to cluster \(theirs)") == true)
+        #expect(await first.api.status(a)?.members.count == 1)
+
+        // The node's side: restarted with -join pointing at the other cluster, it refuses to start.
+        await b.terminate()
+        try b.start(join: a)
+        #expect(await b.process?.wait() == .exit(2))
+        let error = b.process?.errorOutput ?? ""
+        #expect(error.contains("belongs to cluster \(theirs)") && error.contains(ours), "\(error)")
+        #expect(await first.api.status(a)?.members.count == 1)
+        await first.stop()
+        await second.stop()
+    }
 }

@@ -14,7 +14,8 @@ extension KeyValResponder {
     /// Longest member id, in UTF-8 bytes; ids show up in logs, status and paths.
     static var maxMemberIDBytes: Int { 128 }
 
-    /// `POST /join {"id": ..., "addr": ..., "haddr": ...}` (hraftd's body, plus the HTTP address).
+    /// `POST /join {"id": ..., "addr": ..., "haddr": ..., "cluster_id": ...}` (hraftd's body, plus
+    /// the HTTP address and the cluster the node's data belongs to, both optional).
     func join(body: ByteBuffer) async throws(APIError) -> Response {
         let document = try parseJSON(body)
         guard case .object(let members) = document else {
@@ -33,7 +34,7 @@ extension KeyValResponder {
         }
         let request = JoinRequest(
             id: try field("id", required: true) ?? "", addr: try field("addr", required: true) ?? "",
-            haddr: try field("haddr", required: false))
+            haddr: try field("haddr", required: false), clusterID: try field("cluster_id", required: false))
         try Self.validate(memberID: request.id)
         try Self.validate(address: request.addr, name: "addr")
         if let haddr = request.haddr { try Self.validate(address: haddr, name: "haddr") }
