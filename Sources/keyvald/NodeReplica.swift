@@ -63,8 +63,22 @@ struct NodeReplica: KVReplica {
         try await change(.addOrUpdate(member))
     }
 
-    func removeMember(id: String) async throws(ReplicaError) {
-        try await change(.remove(NodeID(id)))
+    func removeMember(id: String, force: Bool) async throws(ReplicaError) {
+        let removed = NodeID(id)
+        let status = await node.status
+        // Only the leader knows who is up; a follower's call is refused below and forwarded.
+        if !force, status.role == .leader, status.configuration.isVoter(removed) {
+            let remaining = status.configuration.voters.filter { $0 != removed }
+            let up = remaining.filter { $0 == status.id || status.reachable.contains($0) }
+            let quorum = remaining.count / 2 + 1
+            if up.count < quorum {
+                throw .invalidMembershipChange(
+                    reason:
+                        "removing \(removed) would leave \(remaining.count) voters of which \(up.count) are up (\(up.map(\.name).joined(separator: ", "))); writes need \(quorum). Bring voters back first, or add ?force=true"
+                )
+            }
+        }
+        try await change(.remove(removed))
     }
 
     func status() async -> StatusReport {
@@ -84,7 +98,9 @@ struct NodeReplica: KVReplica {
                 voter: member.isVoter, promoting: member.promotesWhenCaughtUp,
                 matchIndex: status.role == .leader ? match?.value : nil,
                 lag: status.role == .leader
-                    ? match.map { status.lastIndex.value - min($0.value, status.lastIndex.value) } : nil)
+                    ? match.map { status.lastIndex.value - min($0.value, status.lastIndex.value) } : nil,
+                reachable: status.role == .leader
+                    ? member.id == status.id || status.reachable.contains(member.id) : nil)
         }
         return StatusReport(
             id: status.id.name, role: role, term: status.term.value,

@@ -69,6 +69,9 @@ struct ClusterRoutesTests {
             let bad = try await node.request("DELETE", "/join/a%20b")
             #expect(bad.status == 400)
             #expect(node.replica.state.withLock { $0.removals } == ["n-2"])
+            #expect(try await node.request("DELETE", "/join/n3?force=true").status == 200)
+            #expect(try await node.request("DELETE", "/join/n4?force=maybe").status == 400)
+            #expect(node.replica.state.withLock { $0.removals } == ["n-2", "n3 (forced)"])
         }
     }
 

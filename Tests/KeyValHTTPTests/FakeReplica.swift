@@ -92,10 +92,10 @@ final class FakeReplica: KVReplica {
         }
     }
 
-    func removeMember(id: String) async throws(ReplicaError) {
+    func removeMember(id: String, force: Bool) async throws(ReplicaError) {
         try state.withLock { state throws(ReplicaError) in
             try checkLeadership(state)
-            state.removals.append(id)
+            state.removals.append(force ? id + " (forced)" : id)
         }
     }
 

@@ -251,4 +251,31 @@ struct KeyvaldProcessTests {
         await first.stop()
         await second.stop()
     }
+
+    @Test("removing a voter that would leave too few voters up is refused unless forced")
+    func removalGuard() async throws {
+        let cluster = try KeyvaldCluster(size: 3)
+        let api = cluster.api
+        try await cluster.startAll()
+        let leader = try #require(await api.agreedLeader(among: cluster.nodes), "\(cluster.logs)")
+        let (down, other) = {
+            let followers = cluster.nodes.filter { $0 !== leader }
+            return (followers[0], followers[1])
+        }()
+        #expect(await api.status(leader)?.members.allSatisfy { $0.reachable == true } == true)
+        await down.kill9()
+        // The leader notices within an election timeout that `down` stopped answering.
+        let noticed = await eventually(timeout: .seconds(5)) {
+            await api.status(leader)?.members.first { $0.id == down.id }?.reachable == false
+        }
+        #expect(noticed, "\(cluster.logs)")
+        let refused = await api.request(other, "DELETE", "/join/\(other.id)")
+        #expect(refused?.status == 400)
+        #expect(refused?.bodyText.contains("writes need 2") == true, "\(refused?.bodyText ?? "")")
+        #expect(await api.status(leader)?.voters.count == 3, "nothing removed")
+        // Removing the node that is down is fine: {leader, other} are both up.
+        #expect(await api.request(other, "DELETE", "/join/\(down.id)")?.status == 200)
+        #expect(await api.status(leader)?.voters.count == 2)
+        await cluster.stop()
+    }
 }

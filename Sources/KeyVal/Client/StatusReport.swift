@@ -16,11 +16,14 @@ public struct StatusReport: Codable, Sendable, Equatable {
         public var matchIndex: UInt64?
         /// On the leader only: how many entries this member is behind the leader's last index.
         public var lag: UInt64?
+        /// On the leader only: whether this member answered within the last election timeout.
+        public var reachable: Bool?
 
         public init(
             id: String, haddr: String, raddr: String, voter: Bool, promoting: Bool = false,
-            matchIndex: UInt64? = nil, lag: UInt64? = nil
+            matchIndex: UInt64? = nil, lag: UInt64? = nil, reachable: Bool? = nil
         ) {
+            self.reachable = reachable
             self.id = id
             self.haddr = haddr
             self.raddr = raddr
@@ -33,7 +36,7 @@ public struct StatusReport: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case id, haddr, raddr, voter, promoting
             case matchIndex = "match_index"
-            case lag
+            case lag, reachable
         }
     }
 

@@ -13,8 +13,10 @@ public protocol KVReplica: Sendable {
     /// Adds a member (a voter), or updates the addresses of an existing one with the same id;
     /// a no-op if it is already a member with these addresses. Returns once the change is committed.
     func addMember(_ request: JoinRequest) async throws(ReplicaError)
-    /// Removes a member; returns once the change is committed.
-    func removeMember(id: String) async throws(ReplicaError)
+    /// Removes a member; returns once the change is committed. Unless `force`, a voter is not
+    /// removed when the voters left that are up could not form a quorum (the cluster would stop
+    /// taking writes): `.invalidMembershipChange` says why.
+    func removeMember(id: String, force: Bool) async throws(ReplicaError)
     /// This node's view of itself and the cluster (`GET /status`).
     func status() async -> StatusReport
 }

@@ -46,14 +46,24 @@ extension KeyValResponder {
         return .json(.ok, JSONWriter.object([]))
     }
 
-    /// `DELETE /join/<id>`.
-    func removeMember(_ encodedID: Substring) async throws(APIError) -> Response {
+    /// `DELETE /join/<id>[?force=true]`.
+    func removeMember(_ encodedID: Substring, query: String?) async throws(APIError) -> Response {
         guard let id = percentDecoded(encodedID) else {
             throw .badRequest("the member id in the path is not valid percent-encoded UTF-8")
         }
         try Self.validate(memberID: id)
+        var force = false
+        for parameter in (query ?? "").split(separator: "&") where parameter.hasPrefix("force") {
+            switch parameter {
+            case "force", "force=true": force = true
+            case "force=false": force = false
+            default:
+                throw .badRequest(
+                    "force must be true or false", fields: [("force", .string(String(parameter)))])
+            }
+        }
         do {
-            try await replica.removeMember(id: id)
+            try await replica.removeMember(id: id, force: force)
         } catch {
             throw APIError(error)
         }

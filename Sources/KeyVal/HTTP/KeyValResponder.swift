@@ -74,7 +74,7 @@ struct KeyValResponder<Replica: KVReplica>: HTTPResponder {
                 body = try await collectBody(request)
                 return try await join(body: body)
             case (.member(let encoded), .delete):
-                return try await removeMember(encoded)
+                return try await removeMember(encoded, query: request.uri.query)
             case (.status, .get):
                 return await status()
             case (.health, .get):

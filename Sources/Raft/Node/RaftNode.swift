@@ -43,6 +43,8 @@ public struct RaftNodeStatus: Sendable, Equatable {
     public var configurationIndex: LogIndex
     /// On a leader: each other member's replication progress (voters and learners).
     public var followers: [NodeID: Progress]
+    /// On a leader: the followers it heard from within the last election timeout.
+    public var reachable: Set<NodeID>
     /// On a follower receiving a snapshot: bytes received of the total.
     public var incomingSnapshot: (index: LogIndex, received: UInt64, total: UInt64)?
 
@@ -50,7 +52,8 @@ public struct RaftNodeStatus: Sendable, Equatable {
         lhs.id == rhs.id && lhs.role == rhs.role && lhs.term == rhs.term && lhs.leader == rhs.leader
             && lhs.commitIndex == rhs.commitIndex && lhs.appliedIndex == rhs.appliedIndex
             && lhs.lastIndex == rhs.lastIndex && lhs.snapshotIndex == rhs.snapshotIndex
-            && lhs.followers == rhs.followers && lhs.configuration == rhs.configuration
+            && lhs.followers == rhs.followers && lhs.reachable == rhs.reachable
+            && lhs.configuration == rhs.configuration
             && lhs.configurationIndex == rhs.configurationIndex
             && lhs.incomingSnapshot?.index == rhs.incomingSnapshot?.index
             && lhs.incomingSnapshot?.received == rhs.incomingSnapshot?.received
@@ -224,6 +227,7 @@ public actor RaftNode<Machine: StateMachine> {
             snapshotIndex: core.log.snapshotIndex,
             configuration: core.configuration, configurationIndex: core.configurationIndex,
             followers: followers,
+            reachable: Set(followers.filter { $0.value.ticksSinceHeard < core.config.electionTicks }.keys),
             incomingSnapshot: core.incomingSnapshot.map {
                 ($0.metadata.index, UInt64($0.data.count), $0.totalBytes)
             })

@@ -13,6 +13,9 @@ extension RaftCore {
     }
 
     mutating func tickAsLeader() {
+        withLeaderState { state in
+            for peer in state.progress.keys { state.progress[peer]!.ticksSinceHeard += 1 }
+        }
         heartbeatElapsed += 1
         if heartbeatElapsed >= config.heartbeatTicks {
             heartbeatElapsed = 0
@@ -122,7 +125,7 @@ extension RaftCore {
 
     mutating func handleAppendEntriesResponse(_ response: AppendEntriesResponse, from peer: NodeID) {
         guard case .leader(let state) = role, var progress = state.progress[peer] else { return }
-        progress.recentlyActive = true
+        progress.markHeard()
         switch response.result {
         case .accepted(let matchIndex):
             if case .snapshot = progress.state, matchIndex <= log.snapshotIndex {
@@ -169,7 +172,7 @@ extension RaftCore {
 
     mutating func handleInstallSnapshotResponse(_ response: InstallSnapshotResponse, from peer: NodeID) {
         guard case .leader(let state) = role, var progress = state.progress[peer] else { return }
-        progress.recentlyActive = true
+        progress.markHeard()
         switch response.result {
         case .installed(let matchIndex):
             if case .snapshot = progress.state, matchIndex >= progress.match {
@@ -193,7 +196,7 @@ extension RaftCore {
         guard case .leader = role else { return }
         withLeaderState { state in
             guard var progress = state.progress[peer] else { return }
-            progress.recentlyActive = true
+            progress.markHeard()
             switch progress.state {
             case .probe:
                 // The follower is reachable again: let the next Ready send a new probe.

@@ -17,9 +17,18 @@ public struct Progress: Sendable, Equatable {
     public var state: State
     /// Heard from since the leader's last check-quorum pass (§6.2 of the thesis).
     public var recentlyActive: Bool
+    /// Leader ticks since this follower last answered (since the leader took over, if never):
+    /// tells an operator, and the removal guard, which followers are up.
+    public var ticksSinceHeard: Int = 0
     /// Heartbeat rounds answered without any append being acknowledged while appends were in flight:
     /// how the leader notices an append lost on the way.
     public var heartbeatsWithoutAppendProgress: Int
+
+    /// The follower answered.
+    mutating func markHeard() {
+        recentlyActive = true
+        ticksSinceHeard = 0
+    }
 
     public init(next: LogIndex) {
         self.match = .zero
