@@ -52,6 +52,7 @@ extension SimulatedCluster {
             } catch {
                 switch error {
                 case .notLeader(let hint): return redirect(c, hint: hint)
+                case .leadershipTransferInProgress: return redirect(c, hint: nil)
                 }
             }
             history.append(.unknownOutcome(clientID: c, .get(key: key), invokedAt: nextHistoryTime()))
@@ -64,6 +65,7 @@ extension SimulatedCluster {
             } catch {
                 switch error {
                 case .notLeader(let hint): return redirect(c, hint: hint)
+                case .leadershipTransferInProgress: return redirect(c, hint: nil)
                 }
             }
             history.append(

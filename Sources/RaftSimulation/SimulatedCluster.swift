@@ -448,7 +448,7 @@ struct EntryFingerprint: Equatable {
 /// Message kinds, for counting (budgets) and for the trace.
 public enum MessageKind: Int, CaseIterable, Sendable {
     case preVote, preVoteResponse, vote, voteResponse, append, appendResponse, heartbeat, heartbeatResponse
-    case snapshotChunk, snapshotResponse
+    case snapshotChunk, snapshotResponse, timeoutNow
 
     init(_ message: Message) {
         switch message {
@@ -460,6 +460,7 @@ public enum MessageKind: Int, CaseIterable, Sendable {
         case .heartbeatResponse: self = .heartbeatResponse
         case .installSnapshot: self = .snapshotChunk
         case .installSnapshotResponse: self = .snapshotResponse
+        case .timeoutNow: self = .timeoutNow
         }
     }
 

@@ -72,6 +72,10 @@ final class EventLog: Sendable {
             logger.info("received the leader's snapshot at index \(index.value)")
         case .configurationChanged(let index, let configuration):
             describeChange(to: configuration, at: index)
+        case .transferringLeadership(let target):
+            logger.notice("\(id) is handing leadership to \(target)")
+        case .leadershipTransferAbandoned(let target):
+            logger.warning("leadership transfer to \(target) did not complete in time; \(id) still leads")
         case .removedFromVoters(let index):
             logger.notice(
                 "\(id) was removed from the cluster's voters (index \(index.value)); it will not stand for election"

@@ -13,30 +13,65 @@ struct NodeReplica: KVReplica {
     /// others cannot commit and learns of the new leader only when it hears from it; without a
     /// bound its clients would wait that long.
     var commitTimeout: Duration = .seconds(10)
+    /// How long a request that finds no leader (an election, or a transfer, under way) waits for
+    /// one before the client gets 503: elections end within about two election timeouts.
+    var leaderWait: Duration = .seconds(1)
 
     func write(_ command: KVCommand) async throws(ReplicaError) -> KVResult {
         let bytes = command.encode()
-        let output: KVResult?
-        switch await waiting(
-            atMost: commitTimeout, for: { [node] () async throws(NodeError) in try await node.propose(bytes) }
-        ) {
-        case .success(let result): output = result
-        case .failure(let error): throw map(error)
-        case nil: throw .outcomeUnknown(reason: "not committed within \(commitTimeout); it may still be")
+        return try await whenLeaderKnown { () async throws(ReplicaError) -> KVResult in
+            let output: KVResult?
+            switch await waiting(
+                atMost: commitTimeout,
+                for: { [node] () async throws(NodeError) in try await node.propose(bytes) }
+            ) {
+            case .success(let result): output = result
+            case .failure(let error): throw map(error)
+            case nil: throw .outcomeUnknown(reason: "not committed within \(commitTimeout); it may still be")
+            }
+            // Every command entry applies to a result; nil would mean the entry was not a command.
+            guard let output else { throw .unavailable(reason: "the entry applied without a result") }
+            return output
         }
-        // Every command entry applies to a result; nil would mean the entry was not a command.
-        guard let output else { throw .unavailable(reason: "the entry applied without a result") }
-        return output
     }
 
     func read(_ key: String, consistency: ReadConsistency) async throws(ReplicaError) -> KVItem? {
-        do {
-            switch consistency {
-            case .linearizable: return try await node.linearizableRead { $0.store.get(key) }
-            case .stale: return try await node.staleRead { $0.store.get(key) }
+        if consistency == .stale {
+            do {
+                return try await node.staleRead { $0.store.get(key) }
+            } catch {
+                throw map(error)
             }
-        } catch {
-            throw map(error)
+        }
+        return try await whenLeaderKnown { () async throws(ReplicaError) -> KVItem? in
+            do throws(NodeError) {
+                return try await node.linearizableRead { $0.store.get(key) }
+            } catch {
+                throw map(error)
+            }
+        }
+    }
+
+    /// Runs `attempt`; if it finds no leader (an election or a leadership transfer under way),
+    /// waits up to `leaderWait` for one rather than fail the client: then tries again here if this
+    /// node won, or lets the HTTP layer forward to the winner. Nothing was proposed in that case,
+    /// so trying again cannot apply anything twice.
+    private func whenLeaderKnown<T>(_ attempt: () async throws(ReplicaError) -> T) async throws(ReplicaError)
+        -> T
+    {
+        do {
+            return try await attempt()
+        } catch .notLeader(leader: nil) {
+            let deadline = ContinuousClock.now + leaderWait
+            while ContinuousClock.now < deadline {
+                let status = await node.status
+                if let leader = status.leader, status.leadershipTransferTarget == nil {
+                    if leader == status.id { return try await attempt() }
+                    throw .notLeader(leader: self.leader(named: leader, in: status.configuration))
+                }
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            throw .notLeader(leader: nil)
         }
     }
 
@@ -143,6 +178,19 @@ struct NodeReplica: KVReplica {
             return .membershipChangeInProgress
         case .invalidMembershipChange(let reason):
             return .invalidMembershipChange(reason: reason)
+        case .leadershipTransferInProgress:
+            // Nothing was proposed: the caller may wait for the next leader (`whenLeaderKnown`).
+            return .notLeader(leader: nil)
+        case .leadershipTransferFailed(let reason):
+            return .invalidMembershipChange(reason: "leadership transfer failed: \(reason)")
+        }
+    }
+
+    func transferLeadership(to target: String?) async throws(ReplicaError) -> String {
+        do {
+            return try await node.transferLeadership(to: target.map { NodeID($0) }).name
+        } catch {
+            throw map(error)
         }
     }
 }

@@ -72,7 +72,9 @@ enum NodeTorture {
             } catch {
                 switch error {
                 case .notLeader, .readFailed: try await Task.sleep(for: .milliseconds(5))
-                case .dropped, .stopped, .membershipChangeInProgress, .invalidMembershipChange: throw error
+                case .dropped, .stopped, .membershipChangeInProgress, .invalidMembershipChange,
+                    .leadershipTransferInProgress, .leadershipTransferFailed:
+                    throw error
                 }
             }
         }

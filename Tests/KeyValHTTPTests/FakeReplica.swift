@@ -92,6 +92,13 @@ final class FakeReplica: KVReplica {
         }
     }
 
+    func transferLeadership(to target: String?) async throws(ReplicaError) -> String {
+        try state.withLock { state throws(ReplicaError) in
+            try checkLeadership(state)
+            return target ?? "n2"
+        }
+    }
+
     func removeMember(id: String, force: Bool) async throws(ReplicaError) {
         try state.withLock { state throws(ReplicaError) in
             try checkLeadership(state)

@@ -1,5 +1,6 @@
 import Foundation
 import KeyValClient
+import Synchronization
 import TestSupport
 import Testing
 
@@ -121,9 +122,13 @@ struct KeyvaldProcessTests {
         let api = cluster.api
         try await cluster.startAll()
         // Joined as learners, promoted once caught up: /status says so.
+        let committed = await eventually {
+            await api.status(cluster.nodes[2])?.configurationCommitted == true
+        }
+        #expect(committed, "node2 learns that the last promotion committed")
         let status = try #require(await api.status(cluster.nodes[2]))
         #expect(status.voters == ["node0", "node1", "node2"] && status.learners.isEmpty)
-        #expect(status.configurationCommitted && status.configurationIndex > 1)
+        #expect(status.configurationIndex > 1)
         #expect(status.members.allSatisfy { !$0.promoting })
         #expect(cluster.nodes[0].logs.contains("node2 joined as a learner"), "\(cluster.logs)")
         #expect(cluster.nodes[0].logs.contains("node2 is now a voter"), "\(cluster.logs)")
@@ -278,4 +283,68 @@ struct KeyvaldProcessTests {
         #expect(await api.status(leader)?.voters.count == 2)
         await cluster.stop()
     }
+
+    @Test(
+        "POST /leader hands leadership over under load without a failed write; SIGTERM on a leader hands over too"
+    )
+    func leadershipTransfer() async throws {
+        let cluster = try KeyvaldCluster(size: 3)
+        let api = cluster.api
+        // A long election timeout: an election would take seconds, a transfer takes milliseconds.
+        try await cluster.startAll(extra: ["-election-timeout", "2s", "-heartbeat-interval", "100ms"])
+        let first = try #require(await api.agreedLeader(among: cluster.nodes), "\(cluster.logs)")
+        let target = cluster.nodes.first { $0 !== first }!
+
+        // Writers through every node, each write tried once: a transfer must not fail any.
+        let stop = ManagedAtomicFlag()
+        let writers = (0..<3).map { w in
+            Task {
+                var failures: [String] = []
+                var written = 0
+                while !stop.isSet {
+                    let node = cluster.nodes[(w + written) % 3]
+                    let body = #"{"w\#(w)-\#(written)":"x"}"#
+                    let response = await api.request(node, "POST", "/key", body: body)
+                    if response?.status != 200 {
+                        failures.append(
+                            "\(node.id): \(response.map { "\($0.status) \($0.bodyText)" } ?? "no answer")")
+                    }
+                    written += 1
+                }
+                return (written, failures)
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let answer = await api.request(first, "POST", "/leader", body: #"{"id":"\#(target.id)"}"#)
+        #expect(answer?.status == 200, "\(answer?.bodyText ?? "no answer")")
+        #expect(answer?.bodyText == #"{"leader":"\#(target.id)"}"#)
+        try await Task.sleep(for: .milliseconds(300))
+        stop.set()
+        var total = 0
+        for writer in writers {
+            let (written, failures) = await writer.value
+            total += written
+            #expect(failures.isEmpty, "failed writes during the transfer: \(failures)")
+        }
+        #expect(total > 10, "the writers made progress (\(total) writes)")
+        #expect(await api.agreedLeader(among: cluster.nodes) === target)
+
+        // A leader told to stop hands over first: the others have a leader at once, not after an
+        // election timeout (use a long one to tell the two apart).
+        let started = ContinuousClock.now
+        await target.terminate()
+        let survivors = cluster.nodes.filter { $0 !== target }
+        let next = await api.agreedLeader(among: survivors, timeout: .seconds(10))
+        #expect(next != nil)
+        #expect(target.logs.contains("handed leadership to"), "\(target.logs)")
+        #expect(ContinuousClock.now - started < .milliseconds(1500), "an election, not a handover?")
+        await cluster.stop()
+    }
+}
+
+/// A flag one task sets and others read.
+final class ManagedAtomicFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }

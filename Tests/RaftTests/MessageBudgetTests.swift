@@ -20,7 +20,7 @@ struct MessageBudgetTests {
                 case .appendEntriesResponse: appendResponses += 1
                 case .heartbeat: heartbeats += 1
                 case .heartbeatResponse: heartbeatResponses += 1
-                case .requestVote, .requestVoteResponse: votes += 1
+                case .requestVote, .requestVoteResponse, .timeoutNow: votes += 1
                 case .installSnapshot, .installSnapshotResponse: snapshots += 1
                 }
             }

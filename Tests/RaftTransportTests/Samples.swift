@@ -16,6 +16,14 @@ enum Samples {
             .requestVote(RequestVote(isPreVote: false, lastLogIndex: LogIndex(41), lastLogTerm: Term(3)))
         ),
         ("pre-vote", .requestVote(RequestVote(isPreVote: true, lastLogIndex: .zero, lastLogTerm: .zero))),
+        (
+            "vote for a leadership transfer",
+            .requestVote(
+                RequestVote(
+                    isPreVote: false, lastLogIndex: LogIndex(9), lastLogTerm: Term(2),
+                    isLeadershipTransfer: true))
+        ),
+        ("timeout now", .timeoutNow),
         ("vote granted", .requestVoteResponse(RequestVoteResponse(isPreVote: false, granted: true))),
         ("pre-vote rejected", .requestVoteResponse(RequestVoteResponse(isPreVote: true, granted: false))),
         (

@@ -116,7 +116,7 @@ struct WireCodecTests {
             Malformed(name: "frame kind 0", kind: 0, payload: [], error: .unknownFrameKind(0)),
             Malformed(name: "frame kind 3", kind: 3, payload: [], error: .unknownFrameKind(3)),
             Malformed(name: "message tag 0", payload: header + [0], error: .unknownMessageTag(0)),
-            Malformed(name: "message tag 9", payload: header + [9], error: .unknownMessageTag(9)),
+            Malformed(name: "message tag 10", payload: header + [10], error: .unknownMessageTag(10)),
             Malformed(
                 name: "boolean 2", payload: header + [2, 2, 1], error: .invalidBoolean(2)),
             Malformed(

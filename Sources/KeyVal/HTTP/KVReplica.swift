@@ -17,6 +17,9 @@ public protocol KVReplica: Sendable {
     /// removed when the voters left that are up could not form a quorum (the cluster would stop
     /// taking writes): `.invalidMembershipChange` says why.
     func removeMember(id: String, force: Bool) async throws(ReplicaError)
+    /// Hands leadership to the voter `target` (or, when nil, to the most up-to-date voter that is
+    /// up) and returns the new leader's id once this node has stepped down (`POST /leader`).
+    func transferLeadership(to target: String?) async throws(ReplicaError) -> String
     /// This node's view of itself and the cluster (`GET /status`).
     func status() async -> StatusReport
 }

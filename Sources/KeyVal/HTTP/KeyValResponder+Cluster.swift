@@ -70,6 +70,30 @@ extension KeyValResponder {
         return .json(.ok, JSONWriter.object([("removed", .string(id))]))
     }
 
+    /// `POST /leader [{"id": ...}]`: hands leadership to that voter, or to the most up-to-date one
+    /// when the body is empty or has no id. Any node accepts it; a follower forwards it.
+    func transferLeadership(body: ByteBuffer) async throws(APIError) -> Response {
+        var target: String?
+        if body.readableBytes > 0 {
+            guard case .object(let fields) = try parseJSON(body) else {
+                throw .badRequest("the body must be a JSON object {\"id\": ...} or empty")
+            }
+            switch fields.first(where: { $0.name == "id" })?.value {
+            case .string(let id)?:
+                try Self.validate(memberID: id)
+                target = id
+            case nil, .null?: target = nil
+            case let other?: throw .badRequest("\"id\" is \(other.kind); expected a string")
+            }
+        }
+        do {
+            let leader = try await replica.transferLeadership(to: target)
+            return .json(.ok, JSONWriter.object([("leader", .string(leader))]))
+        } catch {
+            throw APIError(error)
+        }
+    }
+
     /// `GET /status`: never forwarded; it is this node's view.
     func status() async -> Response {
         let report = await replica.status()

@@ -23,6 +23,7 @@ struct KeyValResponder<Replica: KVReplica>: HTTPResponder {
         case member(Substring)  // /join/<percent-encoded id>
         case status  // /status
         case health  // /health
+        case leader  // /leader
 
         init?(path: String) {
             switch path {
@@ -30,6 +31,7 @@ struct KeyValResponder<Replica: KVReplica>: HTTPResponder {
             case "/join": self = .join
             case "/status": self = .status
             case "/health": self = .health
+            case "/leader": self = .leader
             default:
                 if path.hasPrefix("/key/") {
                     self = .key(path.dropFirst(5))
@@ -43,7 +45,7 @@ struct KeyValResponder<Replica: KVReplica>: HTTPResponder {
 
         var allowedMethods: String {
             switch self {
-            case .keys, .join: "POST"
+            case .keys, .join, .leader: "POST"
             case .key: "GET, PUT, DELETE"
             case .member: "DELETE"
             case .status, .health: "GET"
@@ -75,6 +77,9 @@ struct KeyValResponder<Replica: KVReplica>: HTTPResponder {
                 return try await join(body: body)
             case (.member(let encoded), .delete):
                 return try await removeMember(encoded, query: request.uri.query)
+            case (.leader, .post):
+                body = try await collectBody(request)
+                return try await transferLeadership(body: body)
             case (.status, .get):
                 return await status()
             case (.health, .get):
@@ -88,10 +93,17 @@ struct KeyValResponder<Replica: KVReplica>: HTTPResponder {
             }
         } catch {
             guard let leader = error.forwardingTarget else { return error.response }
-            if let forwardedBy = request.headers[.keyvalForwardedBy] {
+            // The nodes this request already went through. More than one hop is normal while
+            // leadership moves: a follower forwards to a leader that has just handed over, which
+            // forwards it on, possibly back to that follower, now the leader. Views of who leads
+            // disagree only briefly, so three hops are plenty; the limit is what ends a loop.
+            let chain = (request.headers[.keyvalForwardedBy] ?? "").split(separator: ",").map {
+                String($0.drop(while: { $0 == " " }))
+            }
+            if let forwardedBy = chain.first, chain.count >= 3 {
                 return APIError.forwardingLoop(forwardedBy: forwardedBy, leader: leader).response
             }
-            return await forwarder.forward(request, body: body, to: leader)
+            return await forwarder.forward(request, body: body, to: leader, after: chain)
         }
     }
 

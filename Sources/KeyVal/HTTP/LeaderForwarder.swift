@@ -26,7 +26,10 @@ struct LeaderForwarder: Sendable {
 
     /// Sends `request` (whose body was already read into `body`) to `leader` and returns its
     /// response, or a 503 with `Retry-After` naming the leader when it cannot be reached.
-    func forward(_ request: Request, body: ByteBuffer, to leader: StatusReport.Leader) async -> Response {
+    /// `chain`: the nodes the request came through before this one (`Keyval-Forwarded-By`).
+    func forward(
+        _ request: Request, body: ByteBuffer, to leader: StatusReport.Leader, after chain: [String] = []
+    ) async -> Response {
         let address: NetworkAddress
         do {
             address = try NetworkAddress(parsing: leader.haddr)
@@ -41,7 +44,8 @@ struct LeaderForwarder: Sendable {
         for name in Self.forwardedRequestHeaders {
             if let value = request.headers[name] { headers.append((name.canonicalName, value)) }
         }
-        headers.append((HTTPField.Name.keyvalForwardedBy.canonicalName, nodeID))
+        headers.append(
+            (HTTPField.Name.keyvalForwardedBy.canonicalName, (chain + [nodeID]).joined(separator: ", ")))
         let forwarded = HTTPClientRequest(
             method: request.method.rawValue, path: request.uri.string, headers: headers,
             body: Array(body.readableBytesView))

@@ -13,6 +13,10 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
     case membershipChangeInProgress
     /// A membership change that makes no sense for the current configuration.
     case invalidMembershipChange(String)
+    /// This leader is handing leadership over; the next leader takes proposals in a moment.
+    case leadershipTransferInProgress
+    /// A leadership transfer could not start or did not complete.
+    case leadershipTransferFailed(String)
 
     public var description: String {
         switch self {
@@ -22,6 +26,8 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .stopped: "the node has stopped"
         case .membershipChangeInProgress: "another membership change is in progress"
         case .invalidMembershipChange(let reason): reason
+        case .leadershipTransferInProgress: "leadership is being handed over; retry in a moment"
+        case .leadershipTransferFailed(let reason): "leadership transfer failed: \(reason)"
         }
     }
 }

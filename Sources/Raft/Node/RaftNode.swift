@@ -45,6 +45,8 @@ public struct RaftNodeStatus: Sendable, Equatable {
     public var followers: [NodeID: Progress]
     /// On a leader: the followers it heard from within the last election timeout.
     public var reachable: Set<NodeID>
+    /// On a leader handing leadership over: to whom.
+    public var leadershipTransferTarget: NodeID?
     /// On a follower receiving a snapshot: bytes received of the total.
     public var incomingSnapshot: (index: LogIndex, received: UInt64, total: UInt64)?
 
@@ -53,6 +55,7 @@ public struct RaftNodeStatus: Sendable, Equatable {
             && lhs.commitIndex == rhs.commitIndex && lhs.appliedIndex == rhs.appliedIndex
             && lhs.lastIndex == rhs.lastIndex && lhs.snapshotIndex == rhs.snapshotIndex
             && lhs.followers == rhs.followers && lhs.reachable == rhs.reachable
+            && lhs.leadershipTransferTarget == rhs.leadershipTransferTarget
             && lhs.configuration == rhs.configuration
             && lhs.configurationIndex == rhs.configurationIndex
             && lhs.incomingSnapshot?.index == rhs.incomingSnapshot?.index
@@ -90,6 +93,8 @@ public actor RaftNode<Machine: StateMachine> {
     private var proposals:
         [LogIndex: (term: Term, continuation: CheckedContinuation<Result<Machine.Output, NodeError>, Never>)] =
             [:]
+    /// A leadership transfer this node started, waiting for it to step down or give up.
+    private var transfer: (target: NodeID, continuation: TransferWaiter)?
     /// Membership changes waiting for their configuration entry to apply, by index.
     private var membershipChanges: [LogIndex: (term: Term, waiters: [MembershipWaiter])] = [:]
     /// The configuration in effect, readable without going through the loop (the transport looks
@@ -188,6 +193,18 @@ public actor RaftNode<Machine: StateMachine> {
         try result.get()
     }
 
+    /// Hands leadership to `target` (or the most up-to-date voter that is up, when nil) and returns
+    /// the target once this node has stepped down (thesis §3.10). Meanwhile proposals fail with
+    /// `.leadershipTransferInProgress`. Fails with `.notLeader` on a follower, or
+    /// `.leadershipTransferFailed` if the target is invalid or did not take over within an
+    /// election timeout (this node then still leads).
+    public nonisolated func transferLeadership(to target: NodeID?) async throws(NodeError) -> NodeID {
+        let result = await withCheckedContinuation { continuation in
+            inbox.push(.transferLeadership(target, continuation))
+        }
+        return try result.get()
+    }
+
     /// Runs `body` on the state machine once a linearizable read is safe (ReadIndex: the node is
     /// the leader, confirmed by a quorum, and has applied everything committed when it was asked).
     public nonisolated func linearizableRead<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T)
@@ -228,6 +245,7 @@ public actor RaftNode<Machine: StateMachine> {
             configuration: core.configuration, configurationIndex: core.configurationIndex,
             followers: followers,
             reachable: Set(followers.filter { $0.value.ticksSinceHeard < core.config.electionTicks }.keys),
+            leadershipTransferTarget: core.leadershipTransferTarget,
             incomingSnapshot: core.incomingSnapshot.map {
                 ($0.metadata.index, UInt64($0.data.count), $0.totalBytes)
             })
@@ -290,6 +308,8 @@ public actor RaftNode<Machine: StateMachine> {
                 switch error {
                 case .notLeader(let hint):
                     continuation.resume(returning: .failure(.notLeader(leaderHint: hint)))
+                case .leadershipTransferInProgress:
+                    continuation.resume(returning: .failure(.leadershipTransferInProgress))
                 }
             }
         case .read(let read):
@@ -301,10 +321,27 @@ public actor RaftNode<Machine: StateMachine> {
             } catch {
                 switch error {
                 case .notLeader(let hint): read.fail(.notLeader(leaderHint: hint))
+                case .leadershipTransferInProgress: read.fail(.leadershipTransferInProgress)
                 }
             }
         case .staleRead(let read):
             read.serve(machine)
+        case .transferLeadership(let target, let continuation):
+            guard transfer == nil else {
+                return continuation.resume(
+                    returning: .failure(.leadershipTransferFailed("one is already under way")))
+            }
+            do throws(TransferError) {
+                let chosen = try core.transferLeadership(to: target)
+                transfer = (chosen, continuation)
+            } catch {
+                switch error {
+                case .notLeader(let hint):
+                    continuation.resume(returning: .failure(.notLeader(leaderHint: hint)))
+                case .invalidTarget, .inProgress:
+                    continuation.resume(returning: .failure(.leadershipTransferFailed("\(error)")))
+                }
+            }
         case .changeMembership(let change, let continuation):
             do throws(MembershipError) {
                 let index = try core.proposeMembershipChange(change)
@@ -385,7 +422,22 @@ public actor RaftNode<Machine: StateMachine> {
         }
         for readID in ready.readsToServe { reads.removeValue(forKey: readID)?.serve(machine) }
         for readID in ready.readsFailed { reads.removeValue(forKey: readID)?.fail(.readFailed) }
-        for event in ready.events { onEvent(.raft(event)) }
+        for event in ready.events {
+            onEvent(.raft(event))
+            guard let pending = transfer else { continue }
+            switch event {
+            case .becameFollower:
+                transfer = nil
+                pending.continuation.resume(returning: .success(pending.target))
+            case .leadershipTransferAbandoned:
+                transfer = nil
+                pending.continuation.resume(
+                    returning: .failure(
+                        .leadershipTransferFailed("\(pending.target) did not take over in time")))
+            default:
+                break
+            }
+        }
         core.advance(ready)
     }
 
@@ -421,6 +473,8 @@ public actor RaftNode<Machine: StateMachine> {
             for waiter in change.waiters { waiter.resume(returning: .failure(error)) }
         }
         membershipChanges = [:]
+        transfer?.continuation.resume(returning: .failure(error))
+        transfer = nil
         for (_, read) in reads { read.fail(error) }
         reads = [:]
         for input in inbox.takeAll() {
@@ -428,6 +482,7 @@ public actor RaftNode<Machine: StateMachine> {
             case .propose(_, let continuation): continuation.resume(returning: .failure(error))
             case .read(let read), .staleRead(let read): read.fail(error)
             case .changeMembership(_, let continuation): continuation.resume(returning: .failure(error))
+            case .transferLeadership(_, let continuation): continuation.resume(returning: .failure(error))
             case .tick, .receive, .unreachable: break
             }
         }
@@ -448,9 +503,11 @@ public actor RaftNode<Machine: StateMachine> {
         case read(PendingRead)
         case staleRead(PendingRead)
         case changeMembership(MembershipChange, MembershipWaiter)
+        case transferLeadership(NodeID?, TransferWaiter)
     }
 
     typealias MembershipWaiter = CheckedContinuation<Result<Void, NodeError>, Never>
+    typealias TransferWaiter = CheckedContinuation<Result<NodeID, NodeError>, Never>
 
     /// Inputs queue here; the loop wakes once per burst and takes them all, which is what lets a
     /// burst share one `Ready`.
@@ -477,6 +534,8 @@ public actor RaftNode<Machine: StateMachine> {
                 case .propose(_, let continuation): continuation.resume(returning: .failure(.stopped))
                 case .read(let read), .staleRead(let read): read.fail(.stopped)
                 case .changeMembership(_, let continuation):
+                    continuation.resume(returning: .failure(.stopped))
+                case .transferLeadership(_, let continuation):
                     continuation.resume(returning: .failure(.stopped))
                 case .tick, .receive, .unreachable: break
                 }

@@ -76,6 +76,7 @@ public enum WireCodec {
         case heartbeatResponse = 6
         case installSnapshot = 7
         case installSnapshotResponse = 8
+        case timeoutNow = 9
     }
 
     /// Encoded size of an entry with no data: term, index, kind and the data's length.
@@ -126,6 +127,7 @@ public enum WireCodec {
             bytes.appendBool(m.isPreVote)
             bytes.appendInteger(m.lastLogIndex.value)
             bytes.appendInteger(m.lastLogTerm.value)
+            bytes.appendBool(m.isLeadershipTransfer)
         case .requestVoteResponse(let m):
             bytes.append(MessageTag.requestVoteResponse.rawValue)
             bytes.appendBool(m.isPreVote)
@@ -185,6 +187,8 @@ public enum WireCodec {
                 bytes.append(1)
                 bytes.appendInteger(matchIndex.value)
             }
+        case .timeoutNow:
+            bytes.append(MessageTag.timeoutNow.rawValue)
         }
     }
 
@@ -270,7 +274,8 @@ public enum WireCodec {
             message = .requestVote(
                 RequestVote(
                     isPreVote: try reader.bool(), lastLogIndex: LogIndex(try reader.integer(UInt64.self)),
-                    lastLogTerm: Term(try reader.integer(UInt64.self))))
+                    lastLogTerm: Term(try reader.integer(UInt64.self)),
+                    isLeadershipTransfer: try reader.bool()))
         case .requestVoteResponse:
             message = .requestVoteResponse(
                 RequestVoteResponse(isPreVote: try reader.bool(), granted: try reader.bool()))
@@ -349,6 +354,8 @@ public enum WireCodec {
             }
             message = .installSnapshotResponse(
                 InstallSnapshotResponse(snapshotIndex: snapshotIndex, result: result))
+        case .timeoutNow:
+            message = .timeoutNow
         case nil:
             throw .unknownMessageTag(tag)
         }

@@ -13,21 +13,22 @@ extension RaftCore {
         requestVotes(isPreVote: true)
     }
 
-    mutating func becomeCandidate() {
+    mutating func becomeCandidate(isLeadershipTransfer: Bool = false) {
         hardState = HardState(term: term.next, vote: id)
         role = .candidate(VoteTally(configuration: configuration))
         resetElectionTimer()
         events.append(.becameCandidate(term: term))
-        requestVotes(isPreVote: false)
+        requestVotes(isPreVote: false, isLeadershipTransfer: isLeadershipTransfer)
     }
 
     /// Votes for itself, then asks every other voter. A pre-vote asks about the next term
     /// without moving to it.
-    mutating func requestVotes(isPreVote: Bool) {
+    mutating func requestVotes(isPreVote: Bool, isLeadershipTransfer: Bool = false) {
         recordVote(from: id, granted: true, isPreVote: isPreVote)
         guard role.name != .leader else { return }
         let request = RequestVote(
-            isPreVote: isPreVote, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm)
+            isPreVote: isPreVote, lastLogIndex: log.lastIndex, lastLogTerm: log.lastTerm,
+            isLeadershipTransfer: isLeadershipTransfer)
         let askedTerm = isPreVote ? term.next : term
         for peer in otherVoters {
             outbox.append(Envelope(from: id, to: peer, term: askedTerm, message: .requestVote(request)))

@@ -16,6 +16,7 @@ extension RaftCore {
         withLeaderState { state in
             for peer in state.progress.keys { state.progress[peer]!.ticksSinceHeard += 1 }
         }
+        tickTransfer()
         heartbeatElapsed += 1
         if heartbeatElapsed >= config.heartbeatTicks {
             heartbeatElapsed = 0
@@ -135,6 +136,7 @@ extension RaftCore {
             } else if progress.acknowledge(through: matchIndex) {
                 withLeaderState { $0.progress[peer] = progress }
                 commitIfQuorumReached()
+                sendTimeoutNowIfCaughtUp()
             }
         case .rejected(let rejectedIndex, let conflictTerm, let firstIndexOfConflict):
             if isCurrentRejection(progress, rejectedIndex: rejectedIndex) {

@@ -14,7 +14,8 @@ extension RaftCore {
     public mutating func proposeMembershipChange(_ change: MembershipChange) throws(MembershipError)
         -> LogIndex
     {
-        guard isLeader else { throw .notLeader(leaderHint: leader) }
+        guard case .leader(let state) = role else { throw .notLeader(leaderHint: leader) }
+        guard state.transfer == nil else { throw .changeInProgress }
         let next = try change.applied(to: configuration)
         if next == configuration { return configurationIndex }
         // Thesis §4.1: one change at a time, each from a committed configuration. And a new leader

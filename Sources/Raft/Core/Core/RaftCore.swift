@@ -2,6 +2,8 @@
 public enum ProposalError: Error, Sendable, Equatable {
     /// Only the leader accepts proposals and reads; `leaderHint` is the leader this node knows of.
     case notLeader(leaderHint: NodeID?)
+    /// This leader is handing leadership over (thesis §3.10): ask the next one in a moment.
+    case leadershipTransferInProgress
 }
 
 /// The Raft algorithm for one node (Ongaro & Ousterhout 2014, Figure 2, §5-§6; thesis §6.4, §9.6),
@@ -137,13 +139,19 @@ public struct RaftCore: Sendable {
             handleInstallSnapshot(chunk, from: envelope.from)
         case .installSnapshotResponse(let response):
             handleInstallSnapshotResponse(response, from: envelope.from)
+        case .timeoutNow:
+            // Only from the leader this node follows, in its term (§3.10).
+            guard case .follower(let leader) = role, leader == envelope.from, mayCampaign else { return }
+            becomeCandidate(isLeadershipTransfer: true)
         }
     }
 
     /// Appends a command to the log if this node leads; returns its index. The command is
     /// committed once it is applied with this index and the current term.
     public mutating func propose(_ data: [UInt8]) throws(ProposalError) -> LogIndex {
-        guard isLeader else { throw .notLeader(leaderHint: leader) }
+        guard case .leader(let state) = role else { throw .notLeader(leaderHint: leader) }
+        // Entries appended now might never reach the target before it takes over.
+        guard state.transfer == nil else { throw .leadershipTransferInProgress }
         let entry = Entry(term: term, index: log.lastIndex.next, kind: .command, data: data)
         log.appendAsLeader(entry)  // replicated with the next Ready, committed after it is durable
         return entry.index
@@ -272,8 +280,9 @@ public struct RaftCore: Sendable {
         if envelope.term > term {
             switch envelope.message {
             case .requestVote(let request):
-                // A node that heard from a live leader recently refuses to be disrupted (thesis §9.6).
-                if isWithinLeaderLease { return false }
+                // A node that heard from a live leader recently refuses to be disrupted (thesis §9.6),
+                // unless that leader asked for this election (a transfer, §3.10).
+                if isWithinLeaderLease && !request.isLeadershipTransfer { return false }
                 if request.isPreVote { return true }
                 becomeFollower(term: envelope.term, leader: nil)
             case .requestVoteResponse(let response) where response.isPreVote && response.granted:

@@ -20,6 +20,10 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
     /// A configuration that no longer has this node as a voter is committed: it will not campaign
     /// again, and a leader has stepped down (thesis §4.2.2).
     case removedFromVoters(index: LogIndex)
+    /// The leader began handing leadership to `target`.
+    case transferringLeadership(to: NodeID)
+    /// The transfer to `target` did not complete within an election timeout; this node still leads.
+    case leadershipTransferAbandoned(to: NodeID)
 
     public var description: String {
         switch self {
@@ -36,6 +40,8 @@ public enum RaftEvent: Sendable, Equatable, CustomStringConvertible {
         case .configurationChanged(let index, let configuration):
             "configuration at \(index): \(configuration)"
         case .removedFromVoters(let index): "no longer a voter (configuration at \(index))"
+        case .transferringLeadership(let target): "handing leadership to \(target)"
+        case .leadershipTransferAbandoned(let target): "leadership transfer to \(target) abandoned"
         }
     }
 }

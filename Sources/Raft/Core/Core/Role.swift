@@ -26,8 +26,20 @@ public struct LeaderState: Sendable, Equatable {
     public var progress: [NodeID: Progress]
     /// Ticks since the last check-quorum pass.
     public var ticksSinceQuorumCheck: Int = 0
+    /// A leadership transfer under way (thesis §3.10): new proposals are refused until it
+    /// succeeds (this node steps down) or is abandoned after an election timeout.
+    public var transfer: LeadershipTransfer?
 
     public init(progress: [NodeID: Progress]) {
         self.progress = progress
     }
+}
+
+/// A leader handing over to `target`: it brings the target's log up to date, then sends it
+/// `timeoutNow` once.
+public struct LeadershipTransfer: Sendable, Equatable {
+    public var target: NodeID
+    /// Ticks since the transfer began; it is abandoned after an election timeout.
+    public var elapsedTicks = 0
+    public var sentTimeoutNow = false
 }

@@ -9,6 +9,9 @@ public enum Message: Sendable, Equatable {
     case heartbeatResponse(HeartbeatResponse)
     case installSnapshot(InstallSnapshot)
     case installSnapshotResponse(InstallSnapshotResponse)
+    /// From a leader handing over leadership to a follower it has brought up to date: start an
+    /// election now, without waiting for a timeout or asking for pre-votes (thesis §3.10).
+    case timeoutNow
 }
 
 /// RequestVote RPC (§5.2), or its pre-vote form (thesis §9.6): a pre-vote asks "would you vote for
@@ -17,10 +20,16 @@ public struct RequestVote: Sendable, Equatable {
     public var isPreVote: Bool
     public var lastLogIndex: LogIndex
     public var lastLogTerm: Term
-    public init(isPreVote: Bool, lastLogIndex: LogIndex, lastLogTerm: Term) {
+    /// The election was asked for by the leader (`timeoutNow`): voters that still hear from that
+    /// leader must not refuse it by the leader lease (thesis §3.10, §9.6).
+    public var isLeadershipTransfer: Bool
+    public init(
+        isPreVote: Bool, lastLogIndex: LogIndex, lastLogTerm: Term, isLeadershipTransfer: Bool = false
+    ) {
         self.isPreVote = isPreVote
         self.lastLogIndex = lastLogIndex
         self.lastLogTerm = lastLogTerm
+        self.isLeadershipTransfer = isLeadershipTransfer
     }
 }
 
@@ -136,7 +145,8 @@ public struct Envelope: Sendable, Equatable, CustomStringConvertible {
         let body: String
         switch message {
         case .requestVote(let m):
-            body = "\(m.isPreVote ? "prevote" : "vote") last=\(m.lastLogIndex)@\(m.lastLogTerm)"
+            body =
+                "\(m.isPreVote ? "prevote" : "vote") last=\(m.lastLogIndex)@\(m.lastLogTerm)\(m.isLeadershipTransfer ? " transfer" : "")"
         case .requestVoteResponse(let m):
             body = "\(m.isPreVote ? "prevote" : "vote") \(m.granted ? "granted" : "rejected")"
         case .appendEntries(let m):
@@ -158,6 +168,7 @@ public struct Envelope: Sendable, Equatable, CustomStringConvertible {
             case .receiving(let next): body = "snapshot \(m.snapshotIndex) next=\(next)"
             case .installed(let match): body = "snapshot \(m.snapshotIndex) installed match=\(match)"
             }
+        case .timeoutNow: body = "timeout now"
         }
         return "\(from) \(term) \(body) → \(to)"
     }
