@@ -65,6 +65,9 @@ extension SimulatedCluster {
 
     enum MembershipAction: CaseIterable {
         case addVoter, addLearner, promoteLearner, demoteVoter, removeFollower, removeLeader, retire
+        /// Not a membership change, but an operator's action on the same footing: hand leadership
+        /// to a given voter, or to the most up-to-date one (thesis §3.10).
+        case transferLeadership
     }
 
     mutating func scheduleMembershipAction(afterTicks ticks: Int? = nil) {
@@ -110,6 +113,7 @@ extension SimulatedCluster {
             possible.append(.removeFollower)
         }
         if !retirable.isEmpty { possible.append(.retire) }
+        if voters.count > 1 { possible.append(.transferLeadership) }
         guard let action = possible.randomElement(using: &random) else { return scheduleMembershipAction() }
 
         let change: MembershipChange
@@ -134,6 +138,19 @@ extension SimulatedCluster {
             change = .remove(leaderID)
         case .retire:
             retire(retirable.randomElement(using: &random)!)
+            return scheduleMembershipAction()
+        case .transferLeadership:
+            let n = indexOf[leaderID]!
+            let target = Bool.random(using: &random) ? voters.filter { $0 != leaderID }.randomElement(using: &random) : nil
+            do throws(TransferError) {
+                let chosen = try nodes[n].core!.transferLeadership(to: target)
+                stats.leadershipTransfers += 1
+                trace.record(now, .note("\(leaderID) hands leadership to \(chosen)"))
+                drain(n)
+            } catch {
+                // No voter up to take over, or a transfer already under way: fine, try later.
+                trace.record(now, .note("\(leaderID) cannot hand leadership over: \(error)"))
+            }
             return scheduleMembershipAction()
         }
         do throws(MembershipError) {

@@ -115,6 +115,7 @@ public struct SimulationStats: Sendable {
     public var snapshotsInstalled = 0
     /// Membership changes the leader accepted, and attempts refused because one was in progress.
     public var membershipChanges = 0
+    public var leadershipTransfers = 0
     public var membershipChangesDeferred = 0
     /// Removed nodes whose disks were wiped, each replaced by a fresh id.
     public var nodesRetired = 0

@@ -84,6 +84,7 @@ struct RaftSim: ParsableCommand {
             var events = 0
             var snapshotsInstalled = 0
             var membershipChanges = 0
+            var transfers = 0
             var retired = 0
             var voterRange = (fewest: Int.max, most: 0)
             var ran = 0
@@ -109,6 +110,7 @@ struct RaftSim: ParsableCommand {
                     events += stats.events
                     snapshotsInstalled += stats.snapshotsInstalled
                     membershipChanges += stats.membershipChanges
+                    transfers += stats.leadershipTransfers
                     retired += stats.nodesRetired
                     voterRange.fewest = min(voterRange.fewest, stats.fewestVoters)
                     voterRange.most = max(voterRange.most, stats.mostVoters)
@@ -125,7 +127,7 @@ struct RaftSim: ParsableCommand {
                 "\(size) nodes: \(ran) seeds in \(format(seconds)) s, \(format(Double(ran) / seconds)) seeds/s, \(events) events, \(snapshotsInstalled) snapshots installed"
             if membership && ran > 0 {
                 line +=
-                    ", \(membershipChanges) membership changes, \(retired) nodes retired, voters \(voterRange.fewest)...\(voterRange.most)"
+                    ", \(membershipChanges) membership changes, \(transfers) leadership transfers, \(retired) nodes retired, voters \(voterRange.fewest)...\(voterRange.most)"
             }
             printNow(line)
         }
