@@ -141,7 +141,9 @@ extension SimulatedCluster {
             return scheduleMembershipAction()
         case .transferLeadership:
             let n = indexOf[leaderID]!
-            let target = Bool.random(using: &random) ? voters.filter { $0 != leaderID }.randomElement(using: &random) : nil
+            let target =
+                Bool.random(using: &random)
+                ? voters.filter { $0 != leaderID }.randomElement(using: &random) : nil
             do throws(TransferError) {
                 let chosen = try nodes[n].core!.transferLeadership(to: target)
                 stats.leadershipTransfers += 1
