@@ -216,8 +216,9 @@ struct Daemon {
         }
         // Last, so the first to be told of a shutdown: a leader hands over while everything still runs.
         services.append(
-            .init(service: LeadershipHandoff(node: node, logger: logger), successTerminationBehavior: .ignore)
-        )
+            .init(
+                service: LeadershipHandoff(node: node, logger: logger, heartbeat: Self.tick * heartbeatTicks),
+                successTerminationBehavior: .ignore))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
@@ -403,6 +404,9 @@ struct AddressRefresh: Service {
 struct LeadershipHandoff: Service {
     let node: RaftNode<KVStateMachine>
     let logger: Logger
+    /// The heartbeat interval: after handing over, the node stays up a couple of them, so the
+    /// other nodes hear from the new leader before they could forward anything to this one.
+    let heartbeat: Duration
 
     func run() async throws {
         try await gracefulShutdown()
@@ -411,6 +415,10 @@ struct LeadershipHandoff: Service {
         do {
             let successor = try await node.transferLeadership(to: nil)
             logger.notice("shutting down: handed leadership to \(successor)")
+            for _ in 0..<500 where await node.status.leader != successor {
+                try? await Task.sleep(for: .milliseconds(2))
+            }
+            try? await Task.sleep(for: heartbeat * 2)
         } catch {
             logger.warning("shutting down without handing leadership over: \(error)")
         }

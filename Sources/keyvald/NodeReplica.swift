@@ -46,6 +46,10 @@ struct NodeReplica: KVReplica {
         return try await whenLeaderKnown { () async throws(ReplicaError) -> KVItem? in
             do throws(NodeError) {
                 return try await node.linearizableRead { $0.store.get(key) }
+            } catch .readFailed {
+                // Leadership moved before the read was confirmed; a read changes nothing, so it
+                // may simply be asked again of the next leader.
+                throw .notLeader(leader: nil)
             } catch {
                 throw map(error)
             }

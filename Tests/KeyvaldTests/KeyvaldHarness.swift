@@ -145,17 +145,19 @@ final class KeyvaldCluster: @unchecked Sendable {
         nodes = try (0..<size).map { try KeyvaldNode(id: "node\($0)", root: root) }
     }
 
-    /// node0 bootstraps; the others join through it, one after another.
-    func startAll(extra: [String] = []) async throws {
-        try nodes[0].start(extra: extra)
-        for node in nodes.dropFirst() { try node.start(join: nodes[0], extra: extra) }
+    /// node0 bootstraps; the others (the first `only` nodes, or all) join through it.
+    func startAll(only count: Int? = nil, extra: [String] = []) async throws {
+        let started = Array(nodes.prefix(count ?? nodes.count))
+        try started[0].start(extra: extra)
+        for node in started.dropFirst() { try node.start(join: started[0], extra: extra) }
         let joined = await eventually(timeout: .seconds(30)) {
-            guard let status = await api.status(nodes[0]) else { return false }
-            return status.members.count == nodes.count && status.members.allSatisfy(\.voter)
+            guard let status = await api.status(started[0]) else { return false }
+            return status.members.count == started.count && status.members.allSatisfy(\.voter)
         }
         try #require(joined, "the cluster did not form:\n\(logs)")
         // The last to join may not have heard from the leader yet: until it has, it answers 503.
-        _ = try #require(await api.agreedLeader(among: nodes), "the nodes do not agree on a leader:\n\(logs)")
+        _ = try #require(
+            await api.agreedLeader(among: started), "the nodes do not agree on a leader:\n\(logs)")
     }
 
     var logs: String { nodes.map(\.logs).joined(separator: "\n") }
