@@ -109,7 +109,7 @@ struct NodeReplica: KVReplica {
         if !force, status.role == .leader, status.configuration.isVoter(removed) {
             let remaining = status.configuration.voters.filter { $0 != removed }
             let up = remaining.filter { $0 == status.id || status.reachable.contains($0) }
-            let quorum = remaining.count / 2 + 1
+            let quorum = ClusterConfiguration(voters: remaining).quorum
             if up.count < quorum {
                 throw .invalidMembershipChange(
                     reason:
