@@ -1,5 +1,6 @@
 import Hummingbird
 import KeyVal
+import KeyValClient
 import Raft
 
 /// How each write result is answered. Refusals go through `APIError(refusal:)`, so every error

@@ -1,5 +1,6 @@
 import Hummingbird
 import KeyVal
+import KeyValClient
 import Raft
 
 /// `/key` and `/key/<k>`: reads and writes.

@@ -1,17 +1,17 @@
-import Hummingbird
+import NIOCore
 
 /// Writes the API's small JSON response bodies straight into a `ByteBuffer`: flat objects of
 /// strings, integers and nulls, in the order given. (`StatusReport` goes through `JSONEncoder`.)
-struct JSONWriter {
+package struct JSONWriter {
     /// A member value of a response object.
-    enum Value: Sendable, Equatable {
+    package enum Value: Sendable, Equatable {
         case string(String)
         case integer(UInt64)
         case null
     }
 
     /// `{"name": value, ...}` in the order given.
-    static func object(_ members: [(String, Value)]) -> ByteBuffer {
+    package static func object(_ members: [(String, Value)]) -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeStaticString("{")
         for (offset, (name, value)) in members.enumerated() {
@@ -29,14 +29,14 @@ struct JSONWriter {
     }
 
     /// `string` as a JSON string literal, for messages.
-    static func quoted(_ string: String) -> String {
+    package static func quoted(_ string: String) -> String {
         var buffer = ByteBuffer()
         writeString(string, to: &buffer)
         return String(buffer: buffer)
     }
 
     /// Escapes only what RFC 8259 requires: quote, backslash and control characters.
-    static func writeString(_ string: String, to buffer: inout ByteBuffer) {
+    package static func writeString(_ string: String, to buffer: inout ByteBuffer) {
         buffer.writeStaticString("\"")
         var runStart = string.utf8.startIndex
         var index = runStart

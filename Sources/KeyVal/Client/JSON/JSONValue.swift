@@ -2,7 +2,7 @@
 /// a single string, and everything else is parsed only to say what it is in an error message.
 // `Sendable` is spelled out: inferring it for this recursive enum fails with a "circular
 // reference" error in Swift 6.3.
-enum JSONValue: Sendable {
+package enum JSONValue: Sendable {
     case string(String)
     /// Numbers are never accepted as values; only their presence matters.
     case number
@@ -13,7 +13,7 @@ enum JSONValue: Sendable {
     case object([(name: String, value: JSONValue)])
 
     /// What the value is, for messages such as "the value of \"a\" is a number, expected a string".
-    var kind: String {
+    package var kind: String {
         switch self {
         case .string: "a string"
         case .number: "a number"

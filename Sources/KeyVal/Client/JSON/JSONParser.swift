@@ -5,20 +5,22 @@
 /// string; Foundation silently keeps one duplicate and reports type errors as coding paths.
 /// Duplicates are compared with `String` equality, the same rule `KVCommand.set`'s dictionary
 /// uses, so no member can silently replace another.
-struct JSONParser {
+package struct JSONParser {
     /// Why a body is not acceptable JSON, in words for the client.
-    struct Failure: Error, Equatable {
-        var message: String
+    package struct Failure: Error, Equatable {
+        package var message: String
+
+        package init(message: String) { self.message = message }
     }
 
     /// Nesting deeper than this is refused: no request needs it, and it bounds recursion.
-    static let maxDepth = 32
+    package static let maxDepth = 32
 
     private let bytes: UnsafeRawBufferPointer
     private var position = 0
 
     /// Parses one complete document: a single value with optional whitespace around it.
-    static func parse(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> JSONValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> JSONValue {
         var parser = JSONParser(bytes: bytes)
         parser.skipWhitespace()
         guard parser.position < bytes.count else {
