@@ -1,7 +1,7 @@
+import KeyValClient
 import Testing
 
 @testable import KeyValHTTP
-import KeyValClient
 
 /// The JSON parser, writer and percent-decoding as pure functions.
 @Suite("JSON and path decoding")
