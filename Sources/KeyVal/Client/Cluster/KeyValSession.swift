@@ -1,0 +1,377 @@
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// One client's conversation with a cluster: it talks to one node at a time, follows the cluster
+/// when that node goes away, and makes every write apply at most once however often it is retried.
+///
+/// - **Failover.** A request that cannot reach its node (refused, reset, no answer within
+///   `attemptTimeout`) is sent to the next known node: the leader first, then the others. Only when
+///   every known node has failed this way does the operation fail, with `.noNodeReachable`.
+/// - **Waiting out elections.** A node that answers 503 (no leader yet, or the outcome of a write
+///   is not known yet) is asked again, with backoff, until `operationTimeout`.
+/// - **At-most-once writes.** Each write carries this session's client id and a sequence number
+///   (`Keyval-Client-Id`, `Keyval-Sequence`); a retry reuses them, so the state machine answers a
+///   write that already applied with its remembered result instead of applying it again (Raft
+///   thesis §6.3). Requests are sent one at a time per session: a session is one client.
+///
+/// Requests go to a node that forwards them to the leader; the session does not need to know who
+/// leads, only which nodes exist, and it learns that from every `/status` answer.
+public actor KeyValSession {
+    public struct Options: Sendable {
+        /// How long one attempt on one node may take before that node counts as unreachable.
+        public var attemptTimeout: Duration
+        /// How long an operation may take in all, retries included.
+        public var operationTimeout: Duration
+        /// The first pause before asking again after a 503; it doubles up to `maxRetryDelay`.
+        public var retryDelay: Duration
+        public var maxRetryDelay: Duration
+
+        public init(
+            attemptTimeout: Duration = .seconds(2), operationTimeout: Duration = .seconds(10),
+            retryDelay: Duration = .milliseconds(25), maxRetryDelay: Duration = .milliseconds(400)
+        ) {
+            self.attemptTimeout = attemptTimeout
+            self.operationTimeout = operationTimeout
+            self.retryDelay = retryDelay
+            self.maxRetryDelay = maxRetryDelay
+        }
+    }
+
+    /// Something the user of an interactive client wants to be told.
+    public enum Event: Sendable, Equatable {
+        /// The node at `from` stopped answering; the session now talks to `node`.
+        case reconnected(to: KnownNode, from: ServerAddress)
+    }
+
+    /// What one heartbeat learned.
+    public struct Heartbeat: Sendable {
+        /// The session's node's status (after a reconnect, the new node's).
+        public var node: StatusReport
+        /// The leader's status, when the node knows a leader and the leader answered.
+        public var leader: StatusReport?
+        /// When no leader is known: how many voters answered this client, the node included.
+        public var answeringVoters: Int?
+    }
+
+    private let http: HTTPClient
+    private let options: Options
+    private let onEvent: @Sendable (Event) -> Void
+    private var view: ClusterView
+    /// The node requests go to first.
+    public private(set) var current: ServerAddress
+    private var clientID: String
+    private var lastSequence: UInt64 = 0
+
+    /// - Parameter seeds: nodes to start from; the first is the session's node. At least one.
+    public init(
+        seeds: [ServerAddress], httpClient: HTTPClient, options: Options = Options(),
+        onEvent: @escaping @Sendable (Event) -> Void = { _ in }
+    ) {
+        precondition(!seeds.isEmpty, "a session needs at least one node address")
+        self.http = httpClient
+        self.options = options
+        self.onEvent = onEvent
+        self.view = ClusterView(seeds: seeds)
+        self.current = seeds[0]
+        self.clientID = Self.newClientID()
+    }
+
+    /// The nodes known from the latest answers, the leader first.
+    public var nodes: [KnownNode] {
+        let nodes = view.nodes
+        return nodes.filter { $0.role == .leader } + nodes.filter { $0.role != .leader }
+    }
+
+    public var clusterID: String? { view.clusterID }
+    public var leaderID: String? { view.leaderID }
+    /// The id of the session's node, once it has answered.
+    public var currentID: String? { view.id(at: current) }
+
+    // MARK: Keys
+
+    /// The key's value and version, or nil if it does not exist. Linearizable unless `stale`, in
+    /// which case the node answers from its own copy, which may lag.
+    public func get(_ key: String, stale: Bool = false) async throws(KeyValClientError) -> StoredValue? {
+        let path = Self.keyPath(key) + (stale ? "?consistency=stale" : "")
+        let response = try await exchange(isWrite: false) { _ in HTTPClientRequest(method: "GET", path: path) }
+        switch response.status {
+        case 200:
+            guard let version = Self.version(in: response),
+                case .object(let members) = try Self.json(response), members.count == 1,
+                case .string(let value) = members[0].value
+            else { throw .unexpectedAnswer(status: 200, message: "not a key's value: \(response.bodyText)") }
+            return StoredValue(value: value, version: version)
+        case 404: return nil
+        default: throw Self.failure(response)
+        }
+    }
+
+    /// Writes `value` under `key` whatever is there.
+    public func set(_ key: String, _ value: String) async throws(KeyValClientError) -> WriteOutcome {
+        let response = try await put(key, value, condition: nil)
+        guard response.status == 200 || response.status == 201 else { throw Self.failure(response) }
+        return try Self.writeOutcome(response)
+    }
+
+    /// Writes `value` only if the key is at `expectedVersion`, or absent when that is nil.
+    public func compareAndSet(_ key: String, expectedVersion: UInt64?, value: String)
+        async throws(KeyValClientError) -> CompareAndSetOutcome
+    {
+        let condition = expectedVersion.map { ("If-Match", "\"\($0)\"") } ?? ("If-None-Match", "*")
+        let response = try await put(key, value, condition: condition)
+        switch response.status {
+        case 200, 201: return .written(try Self.writeOutcome(response))
+        case 412: return .conflict(currentVersion: Self.version(in: response))
+        default: throw Self.failure(response)
+        }
+    }
+
+    public func delete(_ key: String) async throws(KeyValClientError) -> DeleteOutcome {
+        let path = Self.keyPath(key)
+        let response = try await exchange(isWrite: true) { stamp in
+            HTTPClientRequest(method: "DELETE", path: path, headers: stamp)
+        }
+        switch response.status {
+        case 200, 204: return .deleted
+        case 404: return .notFound
+        default: throw Self.failure(response)
+        }
+    }
+
+    private func put(_ key: String, _ value: String, condition: (String, String)?)
+        async throws(KeyValClientError) -> HTTPClientResponse
+    {
+        let path = Self.keyPath(key)
+        let body = Array(JSONWriter.quoted(value).utf8)
+        return try await exchange(isWrite: true) { stamp in
+            var headers = stamp
+            headers.append(("Content-Type", "application/json"))
+            if let condition { headers.append((condition.0, condition.1)) }
+            return HTTPClientRequest(method: "PUT", path: path, headers: headers, body: body)
+        }
+    }
+
+    // MARK: Cluster
+
+    /// The session's node's status, failing over like any request.
+    public func status() async throws(KeyValClientError) -> StatusReport {
+        let response = try await exchange(isWrite: false) { _ in HTTPClientRequest(path: "/status") }
+        return try absorbStatus(response, from: current)
+    }
+
+    /// Asks the session's node how it is (and, through it, the cluster), switching to another node
+    /// if it does not answer within `timeout`. Throws `.noNodeReachable` when no node answers.
+    public func heartbeat(timeout: Duration = .seconds(1)) async throws(KeyValClientError) -> Heartbeat {
+        var node = await statusOf(current, timeout: timeout)
+        if node == nil {
+            var tried = [current]
+            while node == nil, let next = view.nextCandidate(excluding: tried) {
+                tried.append(next)
+                if let report = await statusOf(next, timeout: timeout) {
+                    node = report
+                    switchCurrent(to: next)
+                }
+            }
+            guard node != nil else { throw .noNodeReachable(tried: tried, mayHaveApplied: false) }
+        }
+        guard let node else { preconditionFailure("a status was found above") }
+        var heartbeat = Heartbeat(node: node)
+        if let leader = node.leader {
+            if leader.id != node.id, let leaderNode = view.leader,
+                let report = await statusOf(leaderNode.address, timeout: timeout)
+            {
+                heartbeat.leader = report
+            }
+        } else {
+            // Without a leader, count the voters that answer us: with fewer than a quorum, no
+            // election can succeed and the user should know.
+            let others = view.members.filter { $0.role != .learner && $0.address != current }.map(\.address)
+            var answering = 1
+            for address in others where await statusOf(address, timeout: timeout / 2) != nil { answering += 1 }
+            heartbeat.answeringVoters = answering
+        }
+        return heartbeat
+    }
+
+    /// `GET /status` of one node, without failover; nil if it does not answer well.
+    private func statusOf(_ address: ServerAddress, timeout: Duration) async -> StatusReport? {
+        guard
+            let response = try? await http.execute(
+                HTTPClientRequest(path: "/status"), host: address.host, port: address.port, timeout: timeout),
+            response.status == 200
+        else { return nil }
+        return try? absorbStatus(response, from: address)
+    }
+
+    private func absorbStatus(_ response: HTTPClientResponse, from address: ServerAddress)
+        throws(KeyValClientError) -> StatusReport
+    {
+        guard response.status == 200 else { throw Self.failure(response) }
+        let report: StatusReport
+        do {
+            report = try JSONDecoder().decode(StatusReport.self, from: Data(response.body))
+        } catch {
+            throw .unexpectedAnswer(status: 200, message: "not a status report: \(error)")
+        }
+        view.update(from: report, answeredAt: address)
+        return report
+    }
+
+    // MARK: Sending
+
+    /// Sends the request `make` builds (given this write's session headers, empty for reads) until
+    /// a node gives an answer other than 503, following the cluster as described on the type.
+    private func exchange(
+        isWrite: Bool, _ make: ([(name: String, value: String)]) -> HTTPClientRequest
+    ) async throws(KeyValClientError) -> HTTPClientResponse {
+        let deadline = ContinuousClock.now + options.operationTimeout
+        var stamp = isWrite ? nextStamp() : []
+        var mayHaveApplied = false
+        var unreachable: [ServerAddress] = []
+        var target = current
+        var delay = options.retryDelay
+        var lastRefusal: String?
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            guard remaining > .zero else {
+                if let lastRefusal { throw .unavailable(message: lastRefusal, mayHaveApplied: mayHaveApplied) }
+                throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
+            }
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(
+                    make(stamp), host: target.host, port: target.port, timeout: min(options.attemptTimeout, remaining))
+            } catch {
+                switch error {
+                case .connectFailed:
+                    break  // never sent
+                case .timedOut, .connectionClosed, .invalidResponse:
+                    mayHaveApplied = mayHaveApplied || isWrite
+                case .responseTooLarge:
+                    throw .unexpectedAnswer(status: 0, message: error.description)
+                case .invalidRequest(let reason):
+                    throw .rejected(status: 400, message: reason)
+                case .cancelled, .shutDown:
+                    throw .unavailable(message: error.description, mayHaveApplied: mayHaveApplied || isWrite)
+                }
+                if !unreachable.contains(target) { unreachable.append(target) }
+                guard let next = view.nextCandidate(excluding: unreachable) else {
+                    throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
+                }
+                target = next
+                continue
+            }
+            if unreachable.contains(current), target != current { switchCurrent(to: target) }
+            switch response.status {
+            case 503:
+                // No leader yet, or a write whose outcome the node does not know yet: ask again
+                // (with the same sequence, so a write that did apply is answered, not repeated).
+                lastRefusal = Self.message(response)
+                mayHaveApplied = mayHaveApplied || isWrite
+                try? await Task.sleep(for: min(delay, max(.zero, deadline - ContinuousClock.now)))
+                delay = min(delay * 2, options.maxRetryDelay)
+            case 409 where isWrite:
+                // The servers forgot this session (it was evicted, thesis §6.3). If no earlier
+                // attempt can have applied the write, a new session may send it again safely.
+                guard !mayHaveApplied else {
+                    throw .outcomeUnknown(
+                        "the servers expired this client's session while the write was retried: \(Self.message(response))"
+                    )
+                }
+                clientID = Self.newClientID()
+                lastSequence = 0
+                stamp = nextStamp()
+            default:
+                return response
+            }
+        }
+    }
+
+    /// Makes `address` the session's node after its previous one stopped answering, and says so.
+    private func switchCurrent(to address: ServerAddress) {
+        let previous = current
+        current = address
+        let node =
+            view.nodes.first { $0.address == address } ?? KnownNode(id: nil, address: address, role: .unknown)
+        onEvent(.reconnected(to: node, from: previous))
+    }
+
+    private func nextStamp() -> [(name: String, value: String)] {
+        lastSequence += 1
+        return [("Keyval-Client-Id", clientID), ("Keyval-Sequence", String(lastSequence))]
+    }
+
+    private static func newClientID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<2).map { _ in
+            let hex = String(generator.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - hex.utf8.count) + hex
+        }.joined()
+    }
+
+    // MARK: Answers
+
+    /// `/key/<key>` with every byte outside RFC 3986's unreserved set percent-encoded (so `/` in a
+    /// key stays part of the key).
+    static func keyPath(_ key: String) -> String {
+        var path = "/key/"
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                path.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                let hex = String(byte, radix: 16, uppercase: true)
+                path += "%" + (byte < 0x10 ? "0" + hex : hex)
+            }
+        }
+        return path
+    }
+
+    /// The version in an `ETag: "<version>"` header.
+    static func version(in response: HTTPClientResponse) -> UInt64? {
+        guard let header = response.header("ETag") else { return nil }
+        var tag = Substring(header)
+        if tag.hasPrefix("\""), tag.hasSuffix("\""), tag.count >= 2 { tag = tag.dropFirst().dropLast() }
+        return UInt64(String(tag))
+    }
+
+    private static func writeOutcome(_ response: HTTPClientResponse) throws(KeyValClientError) -> WriteOutcome {
+        guard let version = version(in: response) else {
+            throw .unexpectedAnswer(status: response.status, message: "a write answered without a version")
+        }
+        return WriteOutcome(
+            created: response.status == 201, version: version,
+            replicas: response.header("Keyval-Replicas").flatMap { Int($0) })
+    }
+
+    private static func json(_ response: HTTPClientResponse) throws(KeyValClientError) -> JSONValue {
+        let parsed = response.body.withUnsafeBytes { bytes in
+            Result { () throws(JSONParser.Failure) in try JSONParser.parse(bytes) }
+        }
+        switch parsed {
+        case .success(let value): return value
+        case .failure(let failure): throw .unexpectedAnswer(status: response.status, message: failure.message)
+        }
+    }
+
+    /// The API's `{"error": "..."}` message, or the raw body if it is not one.
+    static func message(_ response: HTTPClientResponse) -> String {
+        if case .object(let members)? = try? json(response),
+            case .string(let message)? = members.first(where: { $0.name == "error" })?.value
+        {
+            return message
+        }
+        return response.bodyText.isEmpty ? "HTTP \(response.status)" : response.bodyText
+    }
+
+    private static func failure(_ response: HTTPClientResponse) -> KeyValClientError {
+        (400..<500).contains(response.status)
+            ? .rejected(status: response.status, message: message(response))
+            : .unexpectedAnswer(status: response.status, message: message(response))
+    }
+}
