@@ -150,6 +150,9 @@ struct NodeReplica: KVReplica {
             configurationCommitted: status.configurationIndex <= status.commitIndex)
     }
 
+    /// What the node last published: no hop to its loop on the write path.
+    func replicaCount(holding version: LogIndex) -> Int? { node.replicaCount(holding: version) }
+
     private func change(_ change: MembershipChange) async throws(ReplicaError) {
         switch await waiting(
             atMost: commitTimeout,

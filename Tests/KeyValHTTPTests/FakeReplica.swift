@@ -5,8 +5,8 @@ import Raft
 import Synchronization
 
 /// A `KVReplica` over a real `KVStore`, without Raft: each write is applied at the next index.
-/// Tests switch it between leading, following a given leader, and failing, and inspect what it was
-/// asked to do.
+/// Tests switch it between leading, following a given leader, and failing, set the replica count it
+/// reports, and inspect what it was asked to do.
 final class FakeReplica: KVReplica {
     enum Mode: Sendable {
         case leader
@@ -25,6 +25,10 @@ final class FakeReplica: KVReplica {
         var reads: [(key: String, consistency: ReadConsistency)] = []
         var joins: [JoinRequest] = []
         var removals: [String] = []
+        /// What `replicaCount(holding:)` answers, whatever the version.
+        var replicaCount: Int?
+        /// The versions `replicaCount(holding:)` was asked about, in order.
+        var replicaCountQueries: [LogIndex] = []
     }
 
     let id: String
@@ -103,6 +107,13 @@ final class FakeReplica: KVReplica {
         try state.withLock { state throws(ReplicaError) in
             try checkLeadership(state)
             state.removals.append(force ? id + " (forced)" : id)
+        }
+    }
+
+    func replicaCount(holding version: LogIndex) -> Int? {
+        state.withLock { state in
+            state.replicaCountQueries.append(version)
+            return state.replicaCount
         }
     }
 

@@ -14,6 +14,8 @@ extension HTTPField.Name {
     /// Set on a request a follower forwards to the leader: the follower's id. Such a request is
     /// never forwarded again.
     static let keyvalForwardedBy = HTTPField.Name("Keyval-Forwarded-By")!
+    /// On a write's answer: how many members are known to hold it (`KVReplica.replicaCount`).
+    static let keyvalReplicas = HTTPField.Name("Keyval-Replicas")!
 }
 
 extension HTTPFields {

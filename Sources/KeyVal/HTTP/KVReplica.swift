@@ -1,5 +1,6 @@
 import KeyVal
 import KeyValClient
+import Raft
 
 /// What the HTTP layer needs from the local replica. `keyvald` implements it over
 /// `RaftNode<KVStateMachine>`; HTTP tests use a fake. Every method answers for this node only:
@@ -22,6 +23,10 @@ public protocol KVReplica: Sendable {
     func transferLeadership(to target: String?) async throws(ReplicaError) -> String
     /// This node's view of itself and the cluster (`GET /status`).
     func status() async -> StatusReport
+    /// On the leader: how many members (itself included) are known to hold the write at `version`,
+    /// a lower bound (an acknowledgement may still be on its way); nil on a follower. Called on
+    /// every write answer (`Keyval-Replicas`), so it must answer at once, without waiting.
+    func replicaCount(holding version: LogIndex) -> Int?
 }
 
 public enum ReadConsistency: String, Sendable, Equatable, CaseIterable {

@@ -23,7 +23,7 @@ extension KeyValResponder {
             pairs[key] = string
         }
         let command = KVCommand.set(pairs, client: try request.headers.clientRequest())
-        return try await write(command).response(key: nil)
+        return try answer(await write(command), key: nil)
     }
 
     /// `GET /key/<k>[?consistency=stale|linearizable]`.
@@ -61,13 +61,23 @@ extension KeyValResponder {
         if case .set(let created, _, let version) = result {
             result = .written(version: version, created: created == 1)
         }
-        return try result.response(key: key)
+        return try answer(result, key: key)
     }
 
     /// `DELETE /key/<k>`.
     func deleteKey(_ key: String, request: Request) async throws(APIError) -> Response {
         let command = KVCommand.delete(key, client: try request.headers.clientRequest())
         return try await write(command).response(key: key)
+    }
+
+    /// The response for a write's `result`, with `Keyval-Replicas` when it wrote a version and the
+    /// replica knows how many members hold it.
+    private func answer(_ result: KVResult, key: String?) throws(APIError) -> Response {
+        var response = try result.response(key: key)
+        if let version = result.writtenVersion, let count = replica.replicaCount(holding: version) {
+            response.headers[.keyvalReplicas] = String(count)
+        }
+        return response
     }
 
     /// Validates, then proposes; a bad command costs no log entry.

@@ -17,7 +17,9 @@ struct LeaderForwarder: Sendable {
         .ifMatch, .ifNoneMatch, .keyvalClientID, .keyvalSequence, .contentType,
     ]
     /// Response headers relayed to the client; `Content-Length` is set from the body.
-    private static let relayedResponseHeaders: [HTTPField.Name] = [.eTag, .retryAfter, .contentType, .allow]
+    private static let relayedResponseHeaders: [HTTPField.Name] = [
+        .eTag, .retryAfter, .contentType, .allow, .keyvalReplicas,
+    ]
 
     var client: HTTPClient
     var nodeID: String

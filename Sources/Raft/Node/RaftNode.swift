@@ -100,6 +100,8 @@ public actor RaftNode<Machine: StateMachine> {
     /// The configuration in effect, readable without going through the loop (the transport looks
     /// up peer addresses in it).
     private let publishedConfiguration: Mutex<ClusterConfiguration>
+    /// What `replicaCount(holding:)` reads, published by the loop (`publishReplication()`).
+    private let publishedReplication = Mutex(ReplicationView())
     private var reads: [ReadRequestID: PendingRead] = [:]
     private var nextReadID: UInt64 = 1
     private var lastSnapshotIndex: LogIndex
@@ -162,6 +164,26 @@ public actor RaftNode<Machine: StateMachine> {
 
     /// The configuration in effect as of the loop's last pass; safe to call from any thread.
     public nonisolated var configuration: ClusterConfiguration { publishedConfiguration.withLock { $0 } }
+
+    /// On the leader: how many members (voters and learners, itself included) are known to hold
+    /// the entry at `index`. A follower counts once its acknowledged match reaches `index`; the
+    /// leader counts itself once the entry is durable in its own log store. Nil when this node
+    /// does not lead. Safe to call from any thread, and cheap: it reads what the loop last
+    /// published, with no actor hop.
+    ///
+    /// The count is a lower bound. A follower that has stored the entry but whose acknowledgement
+    /// has not arrived yet is not counted, and the view is as of the loop's last pass. For an
+    /// entry this leader committed, and so for any write it answered, it is at least a quorum
+    /// (unless a membership change removed members since): the matches that committed an entry
+    /// are published before the entry is applied and its writer resumed.
+    public nonisolated func replicaCount(holding index: LogIndex) -> Int? {
+        publishedReplication.withLock { view in
+            guard view.isLeading else { return nil }
+            var count = 0
+            for match in view.matches where match >= index { count += 1 }
+            return count
+        }
+    }
 
     // MARK: Entry points (enqueue only)
 
@@ -290,6 +312,34 @@ public actor RaftNode<Machine: StateMachine> {
         try takeSnapshotIfDue()
         let configuration = core.configuration
         publishedConfiguration.withLock { if $0 != configuration { $0 = configuration } }
+        publishReplication()
+    }
+
+    /// Publishes, for `replicaCount(holding:)`, how far each member's log is known to match.
+    /// Runs on every pass, so it writes in place and allocates only when the number of members
+    /// changes. The leader's own entry is `stableIndex`, what `advance(_:)` marked durable, not
+    /// `lastIndex`, which includes entries appended but not yet written.
+    private func publishReplication() {
+        publishedReplication.withLock { view in
+            guard case .leader(let state) = core.role else {
+                if view.isLeading {
+                    view.isLeading = false
+                    view.matches.removeAll(keepingCapacity: true)
+                }
+                return
+            }
+            view.isLeading = true
+            let members = core.configuration.members
+            if view.matches.count != members.count {
+                view.matches.removeAll(keepingCapacity: true)
+                view.matches.append(contentsOf: repeatElement(.zero, count: members.count))
+            }
+            for (k, member) in members.enumerated() {
+                let match =
+                    member.id == id ? core.log.stableIndex : (state.progress[member.id]?.match ?? .zero)
+                if view.matches[k] != match { view.matches[k] = match }
+            }
+        }
     }
 
     private func handle(_ input: Input) {
@@ -385,6 +435,10 @@ public actor RaftNode<Machine: StateMachine> {
             throw error
         }
         if !ready.messages.isEmpty { transport.send(ready.messages) }
+        // Applying resumes writers, who may ask `replicaCount(holding:)` before this pass ends:
+        // publish the matches that committed these entries first, so a committed write never
+        // reads as held by fewer than a quorum.
+        if !ready.entriesToApply.isEmpty { publishReplication() }
 
         if let snapshot = ready.snapshotToInstall {
             do {
@@ -504,6 +558,13 @@ public actor RaftNode<Machine: StateMachine> {
         case staleRead(PendingRead)
         case changeMembership(MembershipChange, MembershipWaiter)
         case transferLeadership(NodeID?, TransferWaiter)
+    }
+
+    /// On a leader, how far each member's log is known to match: one index per member of the
+    /// configuration in effect, in its order (the leader's own is its durable last index).
+    struct ReplicationView: Sendable {
+        var isLeading = false
+        var matches: [LogIndex] = []
     }
 
     typealias MembershipWaiter = CheckedContinuation<Result<Void, NodeError>, Never>
