@@ -6,6 +6,7 @@ import PackageDescription
 //   Raft            the shell around it (storage, transport, node actor); re-exports RaftCore.
 //   KeyVal          the key-value state machine, HTTP API and client library.
 //   keyvald         the daemon.
+//   keyval          the command-line client (REPL, one-shot and scripted), over KeyValCLI.
 //   Linearizability a Wing & Gong / Porcupine-style linearizability checker.
 //   RaftSimulation  seeded whole-cluster simulation of RaftCore with faults; `raft-sim` runs sweeps.
 let package = Package(
@@ -15,6 +16,7 @@ let package = Package(
         .library(name: "Raft", targets: ["Raft"]),
         .library(name: "KeyVal", targets: ["KeyVal"]),
         .executable(name: "keyvald", targets: ["keyvald"]),
+        .executable(name: "keyval", targets: ["keyval"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
     ],
     dependencies: [
@@ -37,7 +39,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Raft", exclude: ["Core"]),
-        .target(name: "KeyVal", dependencies: ["Raft"], exclude: ["HTTP", "Client"]),
+        .target(name: "KeyVal", dependencies: ["Raft"], exclude: ["HTTP", "Client", "CLI"]),
         // The HTTP/1.1 client (keep-alive, timeouts) and the API's wire types: used for joining and
         // forwarding, and by the command-line client. NIO only, so the CLI stays small.
         .target(
@@ -57,6 +59,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/KeyVal/HTTP"),
+        // The command-line client's REPL, commands and line editor; `keyval` is its thin main.
+        .target(
+            name: "KeyValCLI",
+            dependencies: [
+                "KeyValClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/KeyVal/CLI"),
+        .executableTarget(name: "keyval", dependencies: ["KeyValCLI"]),
         .executableTarget(
             name: "keyvald",
             dependencies: [
@@ -102,6 +115,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
+        .testTarget(name: "KeyValCLITests", dependencies: ["KeyValCLI", "KeyValClient"]),
         .testTarget(
             name: "KeyValHTTPTests",
             dependencies: [
@@ -123,7 +137,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Real keyvald processes; depends on keyvald so that building the tests builds it.
         .testTarget(
-            name: "KeyvaldTests", dependencies: ["KeyValClient", "TestSupport", "Linearizability", "keyvald"]),
+            name: "KeyvaldTests", dependencies: ["KeyValClient", "TestSupport", "Linearizability", "keyvald", "keyval"]),
         // Depends on storage-torture so that building the tests builds the child they spawn.
         .testTarget(
             name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture", "TestSupport"]),

@@ -6,6 +6,11 @@ public struct ClusterWarning: Sendable, Hashable, CustomStringConvertible {
     public var key: String
     public var text: String
 
+    public init(key: String, text: String) {
+        self.key = key
+        self.text = text
+    }
+
     public var description: String { text }
 }
 
@@ -51,7 +56,8 @@ public enum ClusterHealth {
             return [
                 ClusterWarning(
                     key: "leader-silent:\(leader.id)",
-                    text: "the leader \(leader.id) does not answer; writes may fail until a new one is elected")
+                    text:
+                        "the leader \(leader.id) does not answer; writes may fail until a new one is elected")
             ]
         }
         let voters = node.voters.count
@@ -63,6 +69,8 @@ public enum ClusterHealth {
                     text: "\(answering) of \(voters) voters reachable; writes need \(quorum)")
             ]
         }
-        return [ClusterWarning(key: "no-leader", text: "no leader; an election is under way, writes wait for it")]
+        return [
+            ClusterWarning(key: "no-leader", text: "no leader; an election is under way, writes wait for it")
+        ]
     }
 }

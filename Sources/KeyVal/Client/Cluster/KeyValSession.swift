@@ -42,8 +42,9 @@ public actor KeyValSession {
 
     /// Something the user of an interactive client wants to be told.
     public enum Event: Sendable, Equatable {
-        /// The node at `from` stopped answering; the session now talks to `node`.
-        case reconnected(to: KnownNode, from: ServerAddress)
+        /// The node at `from` stopped answering; the session now talks to `node`. `nodes` and
+        /// `leader` are what the new node says of the cluster.
+        case reconnected(to: KnownNode, from: ServerAddress, nodes: [KnownNode], leader: String?)
     }
 
     /// What one heartbeat learned.
@@ -79,11 +80,9 @@ public actor KeyValSession {
         self.clientID = Self.newClientID()
     }
 
-    /// The nodes known from the latest answers, the leader first.
-    public var nodes: [KnownNode] {
-        let nodes = view.nodes
-        return nodes.filter { $0.role == .leader } + nodes.filter { $0.role != .leader }
-    }
+    /// The nodes known from the latest answers, in the cluster configuration's order, then seeds
+    /// that have not answered.
+    public var nodes: [KnownNode] { view.nodes }
 
     public var clusterID: String? { view.clusterID }
     public var leaderID: String? { view.leaderID }
@@ -96,7 +95,8 @@ public actor KeyValSession {
     /// which case the node answers from its own copy, which may lag.
     public func get(_ key: String, stale: Bool = false) async throws(KeyValClientError) -> StoredValue? {
         let path = Self.keyPath(key) + (stale ? "?consistency=stale" : "")
-        let response = try await exchange(isWrite: false) { _ in HTTPClientRequest(method: "GET", path: path) }
+        let response = try await exchange(isWrite: false) { _ in HTTPClientRequest(method: "GET", path: path)
+        }
         switch response.status {
         case 200:
             guard let version = Self.version(in: response),
@@ -172,7 +172,7 @@ public actor KeyValSession {
                 tried.append(next)
                 if let report = await statusOf(next, timeout: timeout) {
                     node = report
-                    switchCurrent(to: next)
+                    await switchCurrent(to: next)
                 }
             }
             guard node != nil else { throw .noNodeReachable(tried: tried, mayHaveApplied: false) }
@@ -190,10 +190,24 @@ public actor KeyValSession {
             // election can succeed and the user should know.
             let others = view.members.filter { $0.role != .learner && $0.address != current }.map(\.address)
             var answering = 1
-            for address in others where await statusOf(address, timeout: timeout / 2) != nil { answering += 1 }
+            for address in others where await statusOf(address, timeout: timeout / 2) != nil {
+                answering += 1
+            }
             heartbeat.answeringVoters = answering
         }
         return heartbeat
+    }
+
+    /// How many members hold the entry at `version` by the leader's latest count, asked of the
+    /// leader directly; nil if no leader is known or it does not answer. A write's answer counts
+    /// the acknowledgements the leader had when it answered, usually a quorum: this is what an
+    /// interactive client asks a moment later, when the rest have usually arrived too.
+    public func replicaCount(holding version: UInt64, timeout: Duration = .milliseconds(500)) async -> Int? {
+        if view.leader == nil { _ = await statusOf(current, timeout: timeout) }
+        guard let leader = view.leader, let report = await statusOf(leader.address, timeout: timeout),
+            report.role == "leader"
+        else { return nil }
+        return report.members.filter { ($0.matchIndex ?? 0) >= version }.count
     }
 
     /// `GET /status` of one node, without failover; nil if it does not answer well.
@@ -237,13 +251,16 @@ public actor KeyValSession {
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
-                if let lastRefusal { throw .unavailable(message: lastRefusal, mayHaveApplied: mayHaveApplied) }
+                if let lastRefusal {
+                    throw .unavailable(message: lastRefusal, mayHaveApplied: mayHaveApplied)
+                }
                 throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
             }
             let response: HTTPClientResponse
             do {
                 response = try await http.execute(
-                    make(stamp), host: target.host, port: target.port, timeout: min(options.attemptTimeout, remaining))
+                    make(stamp), host: target.host, port: target.port,
+                    timeout: min(options.attemptTimeout, remaining))
             } catch {
                 switch error {
                 case .connectFailed:
@@ -264,7 +281,7 @@ public actor KeyValSession {
                 target = next
                 continue
             }
-            if unreachable.contains(current), target != current { switchCurrent(to: target) }
+            if unreachable.contains(current), target != current { await switchCurrent(to: target) }
             switch response.status {
             case 503:
                 // No leader yet, or a write whose outcome the node does not know yet: ask again
@@ -290,13 +307,15 @@ public actor KeyValSession {
         }
     }
 
-    /// Makes `address` the session's node after its previous one stopped answering, and says so.
-    private func switchCurrent(to address: ServerAddress) {
+    /// Makes `address` the session's node after its previous one stopped answering, and says so,
+    /// with what that node knows of the cluster.
+    private func switchCurrent(to address: ServerAddress) async {
         let previous = current
         current = address
+        _ = await statusOf(address, timeout: options.attemptTimeout)
         let node =
             view.nodes.first { $0.address == address } ?? KnownNode(id: nil, address: address, role: .unknown)
-        onEvent(.reconnected(to: node, from: previous))
+        onEvent(.reconnected(to: node, from: previous, nodes: view.nodes, leader: view.leaderID))
     }
 
     private func nextStamp() -> [(name: String, value: String)] {
@@ -321,7 +340,8 @@ public actor KeyValSession {
         for byte in key.utf8 {
             switch byte {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"),
                 UInt8(ascii: "~"):
                 path.unicodeScalars.append(Unicode.Scalar(byte))
             default:
@@ -340,7 +360,8 @@ public actor KeyValSession {
         return UInt64(String(tag))
     }
 
-    private static func writeOutcome(_ response: HTTPClientResponse) throws(KeyValClientError) -> WriteOutcome {
+    private static func writeOutcome(_ response: HTTPClientResponse) throws(KeyValClientError) -> WriteOutcome
+    {
         guard let version = version(in: response) else {
             throw .unexpectedAnswer(status: response.status, message: "a write answered without a version")
         }
