@@ -11,7 +11,8 @@
 ///   `attemptTimeout`) is sent to the next known node: the leader first, then the others. Only when
 ///   every known node has failed this way does the operation fail, with `.noNodeReachable`.
 /// - **Waiting out elections.** A node that answers 503 (no leader yet, or the outcome of a write
-///   is not known yet) is asked again, with backoff, until `operationTimeout`.
+///   is not known yet) is passed over for the next one; when all have answered so, the session
+///   pauses (with backoff) and starts again, until `operationTimeout`.
 /// - **At-most-once writes.** Each write carries this session's client id and a sequence number
 ///   (`Keyval-Client-Id`, `Keyval-Sequence`); a retry reuses them, so the state machine answers a
 ///   write that already applied with its remembered result instead of applying it again (Raft
@@ -245,6 +246,9 @@ public actor KeyValSession {
         var stamp = isWrite ? nextStamp() : []
         var mayHaveApplied = false
         var unreachable: [ServerAddress] = []
+        // Nodes that answered 503 in this round: the next attempt goes to another node, so a node
+        // cut off from the leader does not hold the request until the deadline.
+        var refused: [ServerAddress] = []
         var target = current
         var delay = options.retryDelay
         var lastRefusal: String?
@@ -288,8 +292,16 @@ public actor KeyValSession {
                 // (with the same sequence, so a write that did apply is answered, not repeated).
                 lastRefusal = Self.message(response)
                 mayHaveApplied = mayHaveApplied || isWrite
-                try? await Task.sleep(for: min(delay, max(.zero, deadline - ContinuousClock.now)))
-                delay = min(delay * 2, options.maxRetryDelay)
+                if !refused.contains(target) { refused.append(target) }
+                if let next = view.nextCandidate(excluding: unreachable + refused) {
+                    target = next
+                } else {
+                    // Every node refused: an election is under way. Pause, then a new round.
+                    refused = []
+                    try? await Task.sleep(for: min(delay, max(.zero, deadline - ContinuousClock.now)))
+                    delay = min(delay * 2, options.maxRetryDelay)
+                    target = view.nextCandidate(excluding: unreachable) ?? target
+                }
             case 409 where isWrite:
                 // The servers forgot this session (it was evicted, thesis §6.3). If no earlier
                 // attempt can have applied the write, a new session may send it again safely.
