@@ -15,8 +15,8 @@ Convention in the docs (fenced ```sh blocks):
   * a block whose first line is `# on <host>` runs inside that host's network namespace (see
     --hosts), with a HOME of its own, as on a separate machine; other blocks run on this machine.
 
-Each run gets a fresh temporary HOME, so `~/node0` is private to it, and `keyvald` on PATH is the
-one given by --keyvald. At the end every process whose command line mentions that HOME is
+Each run gets a fresh temporary HOME, so `~/node0` is private to it, and `keyvald` and `keyval` on
+PATH are the ones given by --keyvald and --keyval. At the end every process whose command line mentions that HOME is
 killed (and only those). Exit status 0 when every command ran and every output matched.
 """
 import argparse
@@ -108,6 +108,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="+")
     parser.add_argument("--keyvald", required=True, help="the keyvald binary to put on PATH")
+    parser.add_argument("--keyval", required=True, help="the keyval client binary to put on PATH")
     parser.add_argument("--patience", type=float, default=60, help="seconds to retry a command until it matches")
     parser.add_argument("--hosts", default="", help="host=netns pairs for `# on <host>` blocks")
     args = parser.parse_args()
@@ -119,6 +120,7 @@ def main():
         bin_dir = os.path.join(home, "bin")
         os.makedirs(bin_dir)
         os.symlink(os.path.abspath(args.keyvald), os.path.join(bin_dir, "keyvald"))
+        os.symlink(os.path.abspath(args.keyval), os.path.join(bin_dir, "keyval"))
         with open(os.path.join(home, ".curlrc"), "w") as f:
             f.write("--fail-with-body\n")
         env = dict(os.environ, HOME=home, CURL_HOME=home, PATH=bin_dir + os.pathsep + os.environ["PATH"])

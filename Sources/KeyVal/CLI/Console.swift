@@ -15,6 +15,8 @@ import Synchronization
 /// answers: notices go to stderr.
 final class Console: Sendable {
     let isInteractive: Bool
+    /// Notices are dropped (one-shot mode: the answer is all that is wanted).
+    let isQuiet: Bool
     private let state: Mutex<State>
     private let historyFile: String?
 
@@ -27,8 +29,9 @@ final class Console: Sendable {
     }
 
     /// - Parameter historyFile: where lines typed at a terminal are kept across runs; nil for none.
-    init(interactive: Bool, historyFile: String?) {
+    init(interactive: Bool, quiet: Bool = false, historyFile: String?) {
         self.isInteractive = interactive
+        self.isQuiet = quiet
         self.historyFile = interactive ? historyFile : nil
         let history = self.historyFile.map(Self.loadHistory) ?? []
         self.state = Mutex(State(editing: LineEditing(history: history)))
@@ -48,6 +51,7 @@ final class Console: Sendable {
     /// Something the user did not ask for (a reconnect, a warning): above the prompt on a
     /// terminal, stderr otherwise.
     func notice(_ text: String) {
+        if isQuiet { return }
         guard isInteractive else { return write(2, text + "\n") }
         state.withLock { state in
             if let prompt = state.prompt {

@@ -100,7 +100,8 @@ public struct KeyvalCommand: ParsableCommand {
         // Checked in validate().
         let oneShot = command.isEmpty ? nil : try? Command.parse(arguments: command)
         let interactive = oneShot == nil && Console.standardStreamsAreTerminal
-        let console = Console(interactive: interactive, historyFile: Self.historyFile())
+        let console = Console(
+            interactive: interactive, quiet: oneShot != nil, historyFile: Self.historyFile())
         let attempt = min(Duration.seconds(2), .seconds(timeout))
         let shell = Shell(
             seeds: try seeds(),
