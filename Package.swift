@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "keyvald", targets: ["keyvald"]),
         .executable(name: "keyval", targets: ["keyval"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
+        .executable(name: "keyval-bench", targets: ["keyval-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -26,6 +27,7 @@ let package = Package(
         // Without its default traits: swift-configuration and full Foundation are not needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         .target(name: "RaftCore", path: "Sources/Raft/Core"),
@@ -101,12 +103,26 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The load tool: flags, workloads, reporting and the counter check in KeyValBench (tested in
+        // KeyValBenchTests); `keyval-bench` is its thin main.
+        .target(
+            name: "KeyValBench",
+            dependencies: [
+                "KeyValClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Sources/keyval-bench/KeyValBench"),
+        .executableTarget(
+            name: "keyval-bench", dependencies: ["KeyValBench"], path: "Sources/keyval-bench",
+            exclude: ["KeyValBench"]),
         // Depends on node-torture so that building the tests builds the child they spawn.
         .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture", "TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
+        .testTarget(name: "KeyValBenchTests", dependencies: ["KeyValBench", "KeyValClient"]),
         .testTarget(
             name: "KeyValClientTests",
             dependencies: [
@@ -137,7 +153,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Real keyvald processes; depends on keyvald so that building the tests builds it.
         .testTarget(
-            name: "KeyvaldTests", dependencies: ["KeyValClient", "TestSupport", "Linearizability", "keyvald", "keyval"]),
+            name: "KeyvaldTests", dependencies: ["KeyValClient", "TestSupport", "Linearizability", "keyvald", "keyval", "keyval-bench"]),
         // Depends on storage-torture so that building the tests builds the child they spawn.
         .testTarget(
             name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture", "TestSupport"]),
