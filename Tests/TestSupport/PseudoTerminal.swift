@@ -82,6 +82,20 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
         }
     }
 
+    /// Waits until `text` appears anywhere in the transcript, without moving the point `expect`
+    /// matches from: for output that may come before or after other output (a notice printed by a
+    /// timer, say).
+    public func waitUntilShown(_ text: String, timeout: Duration = .seconds(15)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !transcript.contains(text) {
+            guard ContinuousClock.now < deadline else {
+                throw ProcessTestError(
+                    "\"\(text)\" did not appear within \(timeout); the terminal shows:\n\(transcript)")
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// Everything the program has written so far, made readable.
     public var transcript: String {
         pump()
