@@ -153,7 +153,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // Real keyvald processes; depends on keyvald so that building the tests builds it.
         .testTarget(
-            name: "KeyvaldTests", dependencies: ["KeyValClient", "TestSupport", "Linearizability", "keyvald", "keyval", "keyval-bench"]),
+            name: "KeyvaldTests",
+            dependencies: [
+                "KeyValClient", "TestSupport", "Linearizability", "keyvald", "keyval", "keyval-bench",
+            ]),
         // Depends on storage-torture so that building the tests builds the child they spawn.
         .testTarget(
             name: "RaftStorageTests", dependencies: ["Raft", "CSQLite", "storage-torture", "TestSupport"]),
