@@ -13,6 +13,25 @@ import Synchronization
 /// `/big-chunked?n=` (n bytes), `/drop-reused` (answers the first request on a connection, closes
 /// the connection without answering any later one).
 final class TestHTTPServer: Sendable {
+    /// A request as a scripted server sees it.
+    struct Request: Sendable {
+        var method: String
+        var uri: String
+        var headers: [(name: String, value: String)]
+        var body: [UInt8]
+
+        func header(_ name: String) -> String? {
+            headers.first { $0.name.lowercased() == name.lowercased() }?.value
+        }
+    }
+
+    /// What a scripted server does with a request.
+    enum Answer: Sendable {
+        case respond(status: Int, headers: [(String, String)], body: String)
+        /// Close the connection without answering.
+        case drop
+    }
+
     /// Connection counts, updated on the server's event loops.
     final class Counters: Sendable {
         let accepted = Atomic<Int>(0)
@@ -32,7 +51,8 @@ final class TestHTTPServer: Sendable {
         self.counters = counters
     }
 
-    static func start() async throws -> TestHTTPServer {
+    /// With `script`, every request is answered by it instead of the routes above.
+    static func start(script: (@Sendable (Request) -> Answer)? = nil) async throws -> TestHTTPServer {
         let counters = Counters()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -43,7 +63,7 @@ final class TestHTTPServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(TestHandler())
+                    try channel.pipeline.syncOperations.addHandler(TestHandler(script: script))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -63,6 +83,9 @@ private final class TestHandler: ChannelInboundHandler {
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     private var requestsOnConnection = 0
+    private let script: (@Sendable (TestHTTPServer.Request) -> TestHTTPServer.Answer)?
+
+    init(script: (@Sendable (TestHTTPServer.Request) -> TestHTTPServer.Answer)?) { self.script = script }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -79,6 +102,26 @@ private final class TestHandler: ChannelInboundHandler {
     }
 
     private func respond(to head: HTTPRequestHead, context: ChannelHandlerContext) {
+        if let script {
+            let request = TestHTTPServer.Request(
+                method: head.method.rawValue, uri: head.uri,
+                headers: head.headers.map { ($0.name, $0.value) },
+                body: body)
+            switch script(request) {
+            case .drop:
+                context.close(promise: nil)
+            case .respond(let status, let headerList, let text):
+                var headers = HTTPHeaders(headerList)
+                let bytes = Array(text.utf8)
+                headers.add(name: "Content-Length", value: String(bytes.count))
+                let responseHead = HTTPResponseHead(
+                    version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+                context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes)))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
+            return
+        }
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         let n = head.uri.split(separator: "=").last.flatMap { Int($0) } ?? 0
         switch path {

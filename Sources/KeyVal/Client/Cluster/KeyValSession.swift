@@ -252,13 +252,18 @@ public actor KeyValSession {
         var target = current
         var delay = options.retryDelay
         var lastRefusal: String?
+        var sessionRestarted = false
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
                 if let lastRefusal {
                     throw .unavailable(message: lastRefusal, mayHaveApplied: mayHaveApplied)
                 }
-                throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
+                if !unreachable.isEmpty {
+                    throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
+                }
+                throw .unavailable(
+                    message: "no answer within \(options.operationTimeout)", mayHaveApplied: mayHaveApplied)
             }
             let response: HTTPClientResponse
             do {
@@ -310,6 +315,9 @@ public actor KeyValSession {
                         "the servers expired this client's session while the write was retried: \(Self.message(response))"
                     )
                 }
+                // Once: a fresh session cannot have expired, so a second 409 is something else.
+                guard !sessionRestarted else { return response }
+                sessionRestarted = true
                 clientID = Self.newClientID()
                 lastSequence = 0
                 stamp = nextStamp()

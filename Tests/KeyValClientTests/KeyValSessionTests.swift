@@ -1,0 +1,156 @@
+import Synchronization
+import Testing
+
+@testable import KeyValClient
+
+/// `KeyValSession`'s retry rules against scripted servers: which node a request goes to next,
+/// what a retry carries, and what the caller is told.
+@Suite("Client session retries")
+struct KeyValSessionTests {
+    /// The requests a scripted server saw, and a script that answers the n-th one.
+    final class Log: Sendable {
+        let requests = Mutex<[TestHTTPServer.Request]>([])
+        var all: [TestHTTPServer.Request] { requests.withLock { $0 } }
+        func record(_ request: TestHTTPServer.Request) -> Int {
+            requests.withLock {
+                $0.append(request)
+                return $0.count
+            }
+        }
+    }
+
+    static let created = TestHTTPServer.Answer.respond(
+        status: 201, headers: [("ETag", "\"7\""), ("Keyval-Replicas", "3")], body: #"{"version":7}"#)
+    static let noLeader = TestHTTPServer.Answer.respond(
+        status: 503, headers: [("Retry-After", "1")], body: #"{"error":"no leader is known"}"#)
+
+    /// The events a session reported.
+    final class Events: Sendable {
+        let list = Mutex<[KeyValSession.Event]>([])
+        var count: Int { list.withLock { $0.count } }
+    }
+
+    private func session(_ servers: [TestHTTPServer], timeout: Duration = .seconds(5)) -> (
+        KeyValSession, Events
+    ) {
+        let events = Events()
+        let session = KeyValSession(
+            seeds: servers.map { ServerAddress(host: "127.0.0.1", port: $0.port) }, httpClient: HTTPClient(),
+            options: KeyValSession.Options(attemptTimeout: .seconds(1), operationTimeout: timeout),
+            onEvent: { event in events.list.withLock { $0.append(event) } })
+        return (session, events)
+    }
+
+    @Test("a write retried after a lost answer carries the same client id and sequence, on the next node")
+    func retryKeepsTheStamp() async throws {
+        let first = Log()
+        let second = Log()
+        let a = try await TestHTTPServer.start { request in
+            _ = first.record(request)
+            return .drop
+        }
+        let b = try await TestHTTPServer.start { request in
+            _ = second.record(request)
+            return Self.created
+        }
+        let (session, events) = self.session([a, b])
+        let outcome = try await session.set("k", "v")
+        #expect(outcome == WriteOutcome(created: true, version: 7, replicas: 3))
+        let sent = try #require(first.all.first)
+        let retried = try #require(second.all.first)
+        #expect(sent.header("Keyval-Client-Id") != nil)
+        #expect(retried.header("Keyval-Client-Id") == sent.header("Keyval-Client-Id"))
+        #expect(retried.header("Keyval-Sequence") == "1" && sent.header("Keyval-Sequence") == "1")
+        #expect(retried.uri == "/key/k" && retried.method == "PUT" && retried.body == Array(#""v""#.utf8))
+        // Its node stopped answering, so the session moved and said so.
+        #expect(await session.current == ServerAddress(host: "127.0.0.1", port: b.port))
+        #expect(events.count == 1)
+        // The next write is a new request.
+        _ = try await session.set("k", "w")
+        #expect(second.all.last?.header("Keyval-Sequence") == "2")
+    }
+
+    @Test("a node answering 503 is passed over without becoming unreachable")
+    func refusalGoesToTheNextNode() async throws {
+        let a = try await TestHTTPServer.start { _ in Self.noLeader }
+        let b = try await TestHTTPServer.start { _ in Self.created }
+        let (session, events) = self.session([a, b])
+        _ = try await session.set("k", "v")
+        #expect(await session.current == ServerAddress(host: "127.0.0.1", port: a.port))
+        #expect(events.count == 0)
+    }
+
+    @Test(
+        "when every node refuses until the deadline, the caller learns why and that the write may have applied"
+    )
+    func everyNodeRefuses() async throws {
+        let a = try await TestHTTPServer.start { _ in Self.noLeader }
+        let (session, _) = self.session([a], timeout: .milliseconds(300))
+        let start = ContinuousClock.now
+        await #expect(
+            throws: KeyValClientError.unavailable(message: "no leader is known", mayHaveApplied: true)
+        ) {
+            _ = try await session.set("k", "v")
+        }
+        #expect(ContinuousClock.now - start < .seconds(2))
+        // A read that fails so never applied anything.
+        await #expect(
+            throws: KeyValClientError.unavailable(message: "no leader is known", mayHaveApplied: false)
+        ) {
+            _ = try await session.get("k")
+        }
+    }
+
+    @Test("an expired session on the first attempt starts a new session; on a retry the outcome is unknown")
+    func expiredSession() async throws {
+        let log = Log()
+        let expired = TestHTTPServer.Answer.respond(
+            status: 409, headers: [], body: #"{"error":"the client session has expired"}"#)
+        let a = try await TestHTTPServer.start { request in
+            log.record(request) == 1 ? expired : Self.created
+        }
+        let (session, _) = self.session([a])
+        #expect(try await session.set("k", "v").created)
+        let requests = log.all
+        #expect(requests.count == 2)
+        #expect(requests[0].header("Keyval-Client-Id") != requests[1].header("Keyval-Client-Id"))
+        #expect(requests[1].header("Keyval-Sequence") == "1")
+
+        // A lost answer, then 409: the first attempt may have applied, and the servers can no
+        // longer say. That must not be retried under a new session.
+        let b = try await TestHTTPServer.start { _ in .drop }
+        let c = try await TestHTTPServer.start { _ in expired }
+        let (retrying, _) = self.session([b, c])
+        do {
+            _ = try await retrying.set("k", "v")
+            Issue.record("a write that met an expired session on its retry succeeded")
+        } catch {
+            guard case .outcomeUnknown = error else {
+                Issue.record("expected an unknown outcome, got \(error)")
+                return
+            }
+            #expect(error.mayHaveApplied)
+        }
+
+        // A server that keeps answering 409 gets one new session, not an endless loop.
+        let d = try await TestHTTPServer.start { _ in expired }
+        let (stubborn, _) = self.session([d])
+        await #expect(
+            throws: KeyValClientError.rejected(status: 409, message: "the client session has expired")
+        ) {
+            _ = try await stubborn.set("k", "v")
+        }
+    }
+
+    @Test("with no node accepting connections, the error names every node tried")
+    func noNodeReachable() async throws {
+        let a = try await TestHTTPServer.start { _ in Self.created }
+        let port = a.port
+        await a.stop()
+        let (session, _) = self.session([a])
+        await #expect(
+            throws: KeyValClientError.noNodeReachable(
+                tried: [ServerAddress(host: "127.0.0.1", port: port)], mayHaveApplied: false)
+        ) { _ = try await session.get("k") }
+    }
+}
