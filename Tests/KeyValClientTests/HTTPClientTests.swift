@@ -105,6 +105,20 @@ struct HTTPClientTests {
         }
     }
 
+    @Test("a pooled connection closed unanswered, then no new connection: the request may have arrived")
+    func closedUnansweredThenServerGone() async throws {
+        try await withServer { server, client in
+            _ = try await get(client, server, "/drop-reused")
+            // The server stops listening; its open connection drops the next request unanswered.
+            // The retry cannot connect, but the request did go out: not `.connectFailed` ("never
+            // sent"), which would let a caller resend a write that may have applied.
+            await server.stop()
+            await #expect(throws: HTTPClientError.connectionClosed) {
+                try await get(client, server, "/drop-reused")
+            }
+        }
+    }
+
     @Test("a connection closed before any response is retried at most once, never on a fresh connection")
     func closedBeforeResponseRetriedOnce() async throws {
         try await withServer { server, client in

@@ -54,7 +54,14 @@ public final class HTTPClient: Sendable {
             }
             if Task.isCancelled { throw .cancelled }
         }
-        let channel = try await connect(key, deadline: deadline)
+        let channel: any Channel
+        do {
+            channel = try await connect(key, deadline: deadline)
+        } catch .connectFailed where pooled != nil {
+            // The request went out on the pooled connection, which closed unanswered: the server
+            // may have taken it before it went away, so this is not "never sent".
+            throw mapped(.connectionClosed)
+        }
         switch await exchange(request, on: channel, key: key, deadline: deadline) {
         case .success(let completion): return finish(completion, channel: channel, key: key)
         case .failure(.closedBeforeResponse): throw mapped(.connectionClosed)
