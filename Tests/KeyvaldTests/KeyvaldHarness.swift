@@ -150,10 +150,13 @@ final class KeyvaldCluster: @unchecked Sendable {
         let started = Array(nodes.prefix(count ?? nodes.count))
         try started[0].start(extra: extra)
         for node in started.dropFirst() { try node.start(join: started[0], extra: extra) }
+        let exited = { started.filter { $0.process?.isRunning == false }.map(\.id) }
         let joined = await eventually(timeout: .seconds(30)) {
+            if !exited().isEmpty { return true }  // no use waiting: say so now
             guard let status = await api.status(started[0]) else { return false }
             return status.members.count == started.count && status.members.allSatisfy(\.voter)
         }
+        try #require(exited().isEmpty, "\(exited()) exited while the cluster formed:\n\(logs)")
         try #require(joined, "the cluster did not form:\n\(logs)")
         // The last to join may not have heard from the leader yet: until it has, it answers 503.
         _ = try #require(
