@@ -74,7 +74,7 @@ struct ReportTests {
             (.unavailable(message: "no leader", mayHaveApplied: false), .unavailable),
             (.outcomeUnknown("expired"), .expired),
             (.rejected(status: 413, message: "too large"), .rejected),
-            (.unexpectedAnswer(status: 500, message: "boom"), .unexpected),
+            (.unexpectedAnswer(status: 500, message: "boom", mayHaveApplied: true), .unexpected),
         ]
         var tally = ErrorTally()
         for (error, kind) in errors {
@@ -90,7 +90,9 @@ struct ReportTests {
         merged.add(tally)
         #expect(merged[.rejected] == 2)
         #expect(merged.firstMessage(of: .rejected) == "bad key")
-        #expect(merged.firstMessage(of: .unexpected) == "unexpected answer (HTTP 500): boom")
+        #expect(
+            merged.firstMessage(of: .unexpected)
+                == "unexpected answer (HTTP 500): boom; the write may or may not have been applied")
     }
 
     @Test("a progress line: its exact form, read back")

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 import Testing
 
@@ -33,9 +34,14 @@ struct KeyValSessionTests {
     private func session(_ servers: [TestHTTPServer], timeout: Duration = .seconds(5)) -> (
         KeyValSession, Events
     ) {
+        session(servers.map { ServerAddress(host: "127.0.0.1", port: $0.port) }, timeout: timeout)
+    }
+
+    private func session(_ seeds: [ServerAddress], timeout: Duration = .seconds(5)) -> (KeyValSession, Events)
+    {
         let events = Events()
         let session = KeyValSession(
-            seeds: servers.map { ServerAddress(host: "127.0.0.1", port: $0.port) }, httpClient: HTTPClient(),
+            seeds: seeds, httpClient: HTTPClient(),
             options: KeyValSession.Options(attemptTimeout: .seconds(1), operationTimeout: timeout),
             onEvent: { event in events.list.withLock { $0.append(event) } })
         return (session, events)
@@ -152,5 +158,95 @@ struct KeyValSessionTests {
             throws: KeyValClientError.noNodeReachable(
                 tried: [ServerAddress(host: "127.0.0.1", port: port)], mayHaveApplied: false)
         ) { _ = try await session.get("k") }
+    }
+
+    @Test("a node that does not answer in time is passed over, and the session moves to one that does")
+    func slowNodePassedOver() async throws {
+        let frozen = try await TestHTTPServer.start { _ in .hang }
+        let b = try await TestHTTPServer.start { _ in Self.created }
+        let (session, events) = self.session([frozen, b])
+        _ = try await session.set("k", "v")
+        #expect(await session.current == ServerAddress(host: "127.0.0.1", port: b.port))
+        #expect(events.count == 1)
+
+        // Every node frozen: the operation ends at its deadline saying so, not "unreachable".
+        let (stuck, _) = self.session([frozen], timeout: .milliseconds(1500))
+        do {
+            _ = try await stuck.get("k")
+            Issue.record("a read from a frozen node succeeded")
+        } catch {
+            guard case .unavailable(let message, false) = error else {
+                Issue.record("expected unavailable, got \(error)")
+                return
+            }
+            #expect(message.contains("did not answer within"))
+        }
+    }
+
+    /// A `/status` body for a scripted server.
+    private static func status(id: String, role: String, leader: String?, members: [(String, Int)])
+        -> TestHTTPServer
+        .Answer
+    {
+        let report = StatusReport(
+            id: id, role: role, term: 2,
+            leader: leader.map { leader in
+                StatusReport.Leader(
+                    id: leader, haddr: "127.0.0.1:\(members.first { $0.0 == leader }!.1)", raddr: "")
+            },
+            commitIndex: 5, appliedIndex: 5, lastIndex: 5, snapshotIndex: 0, clusterID: "c1",
+            members: members.map { (id, port) in
+                StatusReport.Member(
+                    id: id, haddr: "127.0.0.1:\(port)", raddr: "", voter: true,
+                    reachable: role == "leader" ? (id == "a" ? true : nil) : nil)
+            })
+        let body = String(decoding: try! JSONEncoder().encode(report), as: UTF8.self)
+        return .respond(status: 200, headers: [("Content-Type", "application/json")], body: body)
+    }
+
+    @Test("a heartbeat and a command that both find the node dead move the session once")
+    func oneReconnectForTwoFinders() async throws {
+        let dead = try await TestHTTPServer.start { _ in Self.created }
+        let deadPort = dead.port
+        await dead.stop()
+        let portBox = Mutex(0)
+        let alive = try await TestHTTPServer.start { request in
+            let port = portBox.withLock { $0 }
+            return request.uri == "/status"
+                ? Self.status(
+                    id: "b", role: "follower", leader: nil, members: [("a", deadPort), ("b", port)])
+                : Self.created
+        }
+        portBox.withLock { $0 = alive.port }
+        for _ in 0..<20 {
+            let (session, events) = self.session([
+                ServerAddress(host: "127.0.0.1", port: deadPort),
+                ServerAddress(host: "127.0.0.1", port: alive.port),
+            ])
+            async let beat = session.heartbeat()
+            async let write = session.set("k", "v")
+            _ = try await (beat, write)
+            #expect(events.count == 1)
+            #expect(await session.current == ServerAddress(host: "127.0.0.1", port: alive.port))
+        }
+    }
+
+    @Test("a leader's report counts only if it still leads: one that handed over reports nobody reachable")
+    func steppedDownLeaderIgnored() async throws {
+        let ports = Mutex((a: 0, b: 0))
+        let a = try await TestHTTPServer.start { _ in
+            let (a, b) = ports.withLock { ($0.a, $0.b) }
+            return Self.status(id: "a", role: "follower", leader: "a", members: [("a", a), ("b", b)])
+        }
+        let b = try await TestHTTPServer.start { _ in
+            let (a, b) = ports.withLock { ($0.a, $0.b) }
+            // b names a as leader; a itself has just stepped down.
+            return Self.status(id: "b", role: "follower", leader: "a", members: [("a", a), ("b", b)])
+        }
+        ports.withLock { $0 = (a.port, b.port) }
+        let (session, _) = self.session([b])
+        let heartbeat = try await session.heartbeat()
+        #expect(heartbeat.node.leader?.id == "a")
+        #expect(heartbeat.leader == nil)
     }
 }

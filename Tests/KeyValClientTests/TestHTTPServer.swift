@@ -30,6 +30,8 @@ final class TestHTTPServer: Sendable {
         case respond(status: Int, headers: [(String, String)], body: String)
         /// Close the connection without answering.
         case drop
+        /// Never answer (a frozen node).
+        case hang
     }
 
     /// Connection counts, updated on the server's event loops.
@@ -110,6 +112,8 @@ private final class TestHandler: ChannelInboundHandler {
             switch script(request) {
             case .drop:
                 context.close(promise: nil)
+            case .hang:
+                break
             case .respond(let status, let headerList, let text):
                 var headers = HTTPHeaders(headerList)
                 let bytes = Array(text.utf8)

@@ -48,13 +48,21 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
-    /// Sends keys as typed (use "\r" for Enter, as a terminal does).
+    /// Sends keys as typed (use "\r" for Enter, as a terminal does). Waits while the terminal's
+    /// input queue is full, up to a few seconds, then gives up loudly rather than drop keys.
     public func type(_ text: String) {
         var bytes = Array(text.utf8)[...]
+        var waits = 0
         while !bytes.isEmpty {
             let written = bytes.withUnsafeBytes { Foundation.write(master, $0.baseAddress, $0.count) }
-            guard written > 0 else { return }
-            bytes = bytes.dropFirst(written)
+            if written > 0 {
+                bytes = bytes.dropFirst(written)
+            } else if written < 0, errno == EAGAIN || errno == EINTR, waits < 500 {
+                waits += 1
+                usleep(10_000)
+            } else {
+                preconditionFailure("cannot type into the pseudo-terminal: errno \(errno)")
+            }
         }
     }
 

@@ -66,14 +66,16 @@ final class Console: Sendable {
     /// A line on stderr before any console exists (flag errors).
     static func writeError(_ line: String) { write(2, line + "\n") }
 
+    /// Writes under the lock, so output never lands in the middle of a redrawn prompt.
     private func write(_ fd: Int32, _ text: String) {
         state.withLock { _ in Self.write(fd, text) }
     }
 
+    /// Writes without taking the lock: for callers that hold it.
     private static func write(_ fd: Int32, _ text: String) {
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let written = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
                 return  // stdout closed: nothing useful to do
@@ -93,6 +95,7 @@ final class Console: Sendable {
     private func editLine(prompt: String) async -> String? {
         if let pasted = state.withLock({ $0.submitted.isEmpty ? nil : $0.submitted.removeFirst() }) {
             write(1, prompt + pasted + "\n")
+            appendToHistory(pasted)
             return pasted
         }
         RawMode.enter()
@@ -165,7 +168,7 @@ final class Console: Sendable {
         (try? await NIOThreadPool.singleton.runIfActive {
             var buffer = [UInt8](repeating: 0, count: 256)
             while true {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { systemRead(0, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 return Array(buffer.prefix(max(0, count)))
             }
@@ -210,17 +213,20 @@ final class Console: Sendable {
 
 /// The terminal's raw mode while a line is edited: keys arrive one by one, unechoed, Ctrl-C as a
 /// byte. Output processing stays on, so "\n" still moves to the start of the next line. The
-/// saved settings are restored after each line, at exit, and on SIGTERM/SIGHUP/SIGQUIT, so the
-/// shell is never left raw.
+/// saved settings are restored after each line, at exit (also a trap's, which runs no `defer`),
+/// and on SIGINT/SIGTERM/SIGHUP/SIGQUIT, so the shell is never left raw.
 enum RawMode {
+    // Written once per line by the REPL's task; read by the signal and exit handlers, which
+    // only restore what it holds.
     nonisolated(unsafe) private static var saved: termios?
     private static let installHandlers: Void = {
-        for signalNumber in [SIGTERM, SIGHUP, SIGQUIT] {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP, SIGQUIT] {
             signal(signalNumber) { received in
                 RawMode.leave()
                 _exit(128 + received)
             }
         }
+        atexit { RawMode.leave() }
     }()
 
     static func enter() {
@@ -241,4 +247,13 @@ enum RawMode {
         guard var settings = saved else { return }
         tcsetattr(0, TCSADRAIN, &settings)
     }
+}
+
+// At file scope, so these name the C functions and not `Console`'s own `write`, on Glibc and
+// Darwin alike.
+private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
+    write(fd, bytes, count)
+}
+private func systemRead(_ fd: Int32, _ bytes: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, bytes, count)
 }

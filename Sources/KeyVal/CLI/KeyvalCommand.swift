@@ -43,7 +43,7 @@ public struct KeyvalCommand: ParsableCommand {
     public mutating func validate() throws {
         guard (1...65535).contains(port) else { throw ValidationError("-P must be a port from 1 to 65535") }
         guard timeout > 0, timeout <= 3600 else {
-            throw ValidationError("--timeout must be 0 to 3600 seconds")
+            throw ValidationError("--timeout must be more than 0 and at most 3600 seconds")
         }
         _ = try seeds()
         if !command.isEmpty {
@@ -64,19 +64,19 @@ public struct KeyvalCommand: ParsableCommand {
         } catch {
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
-                Glibc.exit(0)
+                exitProcess(0)
             }
             Console.writeError("keyval: \(self.message(for: error))")
-            Glibc.exit(2)
+            exitProcess(2)
         }
         do {
             try await command.execute()
-            Glibc.exit(0)
+            exitProcess(0)
         } catch let code as ExitCode {
-            Glibc.exit(code.rawValue)
+            exitProcess(code.rawValue)
         } catch {
             Console.writeError("keyval: \(error)")
-            Glibc.exit(3)
+            exitProcess(3)
         }
     }
 
@@ -86,12 +86,13 @@ public struct KeyvalCommand: ParsableCommand {
             throw ValidationError("-H \(host) is not a host name or address")
         }
         var seeds = [first]
-        for text in (nodes ?? "").split(separator: ",", omittingEmptySubsequences: true) {
-            let trimmed = text.trimmingCharacters(in: " ")
-            guard let address = ServerAddress(trimmed) else {
-                throw ValidationError("--nodes: \(trimmed) is not host:port")
+        do {
+            // The node of -H/-P may be listed again; it is tried once.
+            for address in try nodes.map(ServerAddress.list) ?? [] where !seeds.contains(address) {
+                seeds.append(address)
             }
-            if !seeds.contains(address) { seeds.append(address) }
+        } catch {
+            throw ValidationError("--nodes: \(error)")
         }
         return seeds
     }
@@ -127,8 +128,5 @@ public struct KeyvalCommand: ParsableCommand {
     }
 }
 
-extension Substring {
-    fileprivate func trimmingCharacters(in set: Character) -> String {
-        String(drop { $0 == set }.reversed().drop { $0 == set }.reversed())
-    }
-}
+/// At file scope, so it names the C function and not `ParsableCommand.exit`.
+private func exitProcess(_ status: Int32) -> Never { exit(status) }

@@ -30,8 +30,6 @@ enum Wording {
         stored.map { "'\($0.value)'" } ?? "Not found"
     }
 
-    static let notFound = "Not found"
-
     static func error(_ error: KeyValClientError) -> String { "Error: \(error)" }
 
     /// `Connected to keyval cluster 3f2c… at 127.0.0.1:11000 (leader node0)`.

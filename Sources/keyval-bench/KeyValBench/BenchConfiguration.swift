@@ -44,22 +44,15 @@ package struct BenchConfiguration: Sendable, Equatable {
 
     /// `127.0.0.1:11000,127.0.0.1:11001` → addresses, in order.
     package static func nodes(_ text: String) throws(UsageError) -> [ServerAddress] {
-        var nodes: [ServerAddress] = []
-        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let item = part.trimmingCharacters(in: " ")
-            guard let address = ServerAddress(item) else {
-                throw UsageError("--nodes: \(item.isEmpty ? "an empty address" : item) is not host:port")
-            }
-            guard !nodes.contains(address) else { throw UsageError("--nodes: \(item) is listed twice") }
-            nodes.append(address)
+        let nodes: [ServerAddress]
+        do {
+            nodes = try ServerAddress.list(text)
+        } catch {
+            throw UsageError("--nodes: \(error)")
+        }
+        for (index, node) in nodes.enumerated() where nodes[..<index].contains(node) {
+            throw UsageError("--nodes: \(node) is listed twice")
         }
         return nodes
-    }
-}
-
-extension Substring {
-    /// Without leading and trailing `character`s.
-    fileprivate func trimmingCharacters(in character: Character) -> String {
-        String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
     }
 }

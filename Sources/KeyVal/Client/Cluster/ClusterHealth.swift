@@ -31,7 +31,7 @@ public enum ClusterHealth {
         var warnings: [ClusterWarning] = []
         let voters = leaderView.members.filter(\.voter)
         let up = voters.filter { $0.reachable ?? false }
-        let quorum = voters.count / 2 + 1
+        let quorum = quorum(of: voters.count)
         if up.count < voters.count {
             let down = voters.filter { !($0.reachable ?? false) }.map(\.id)
             let detail = up.count >= quorum ? " (\(down.joined(separator: ", ")) not)" : ""
@@ -49,6 +49,10 @@ public enum ClusterHealth {
         return warnings
     }
 
+    /// How many voters make a majority (the server's `ClusterConfiguration.quorum`, for a client
+    /// that does not link the Raft core).
+    static func quorum(of voters: Int) -> Int { voters / 2 + 1 }
+
     private static func leaderlessWarnings(node: StatusReport, answeringVoters: Int?) -> [ClusterWarning] {
         if let leader = node.leader {
             // The node names a leader that did not answer the client: a partition, or a leader
@@ -61,7 +65,7 @@ public enum ClusterHealth {
             ]
         }
         let voters = node.voters.count
-        let quorum = voters / 2 + 1
+        let quorum = quorum(of: voters)
         if let answering = answeringVoters, answering < quorum {
             return [
                 ClusterWarning(

@@ -14,15 +14,17 @@ public enum KeyValClientError: Error, Sendable, Equatable, CustomStringConvertib
     /// applied.
     case rejected(status: Int, message: String)
     /// The node answered something this client does not understand (HTTP 5xx other than 503, or a
-    /// malformed body).
-    case unexpectedAnswer(status: Int, message: String)
+    /// malformed body). For a write, `mayHaveApplied` unless the answer shows it was not.
+    case unexpectedAnswer(status: Int, message: String, mayHaveApplied: Bool)
 
     /// Whether the request may have changed the store even though it failed.
     public var mayHaveApplied: Bool {
         switch self {
-        case .noNodeReachable(_, let applied), .unavailable(_, let applied): applied
+        case .noNodeReachable(_, let applied), .unavailable(_, let applied),
+            .unexpectedAnswer(_, _, let applied):
+            applied
         case .outcomeUnknown: true
-        case .rejected, .unexpectedAnswer: false
+        case .rejected: false
         }
     }
 
@@ -37,8 +39,8 @@ public enum KeyValClientError: Error, Sendable, Equatable, CustomStringConvertib
             return "outcome unknown: \(reason)"
         case .rejected(_, let message):
             return message
-        case .unexpectedAnswer(let status, let message):
-            return "unexpected answer (HTTP \(status)): \(message)"
+        case .unexpectedAnswer(let status, let message, _):
+            return "unexpected answer (HTTP \(status)): \(message)" + suffix
         }
     }
 }

@@ -103,17 +103,22 @@ public actor KeyValSession {
             guard let version = Self.version(in: response),
                 case .object(let members) = try Self.json(response), members.count == 1,
                 case .string(let value) = members[0].value
-            else { throw .unexpectedAnswer(status: 200, message: "not a key's value: \(response.bodyText)") }
+            else {
+                throw .unexpectedAnswer(
+                    status: 200, message: "not a key's value: \(response.bodyText)", mayHaveApplied: false)
+            }
             return StoredValue(value: value, version: version)
         case 404: return nil
-        default: throw Self.failure(response)
+        default: throw Self.failure(response, write: false)
         }
     }
 
     /// Writes `value` under `key` whatever is there.
     public func set(_ key: String, _ value: String) async throws(KeyValClientError) -> WriteOutcome {
         let response = try await put(key, value, condition: nil)
-        guard response.status == 200 || response.status == 201 else { throw Self.failure(response) }
+        guard response.status == 200 || response.status == 201 else {
+            throw Self.failure(response, write: true)
+        }
         return try Self.writeOutcome(response)
     }
 
@@ -126,7 +131,7 @@ public actor KeyValSession {
         switch response.status {
         case 200, 201: return .written(try Self.writeOutcome(response))
         case 412: return .conflict(currentVersion: Self.version(in: response))
-        default: throw Self.failure(response)
+        default: throw Self.failure(response, write: true)
         }
     }
 
@@ -138,7 +143,7 @@ public actor KeyValSession {
         switch response.status {
         case 200, 204: return .deleted
         case 404: return .notFound
-        default: throw Self.failure(response)
+        default: throw Self.failure(response, write: true)
         }
     }
 
@@ -166,23 +171,35 @@ public actor KeyValSession {
     /// Asks the session's node how it is (and, through it, the cluster), switching to another node
     /// if it does not answer within `timeout`. Throws `.noNodeReachable` when no node answers.
     public func heartbeat(timeout: Duration = .seconds(1)) async throws(KeyValClientError) -> Heartbeat {
-        var node = await statusOf(current, timeout: timeout)
-        if node == nil {
-            var tried = [current]
-            while node == nil, let next = view.nextCandidate(excluding: tried) {
+        // A command may move the session while this waits (the actor is reentrant): remember
+        // which node was asked, and fail over only from that one.
+        let probed = current
+        var answer = await statusOf(probed, timeout: timeout).map { (report: $0, address: probed) }
+        if answer == nil, current != probed {
+            answer = await statusOf(current, timeout: timeout).map { (report: $0, address: current) }
+        }
+        if answer == nil {
+            var tried = [probed, current]
+            while answer == nil, let next = view.nextCandidate(excluding: tried) {
                 tried.append(next)
                 if let report = await statusOf(next, timeout: timeout) {
-                    node = report
-                    await switchCurrent(to: next)
+                    answer = (report, next)
+                    await switchCurrent(from: probed, to: next)
                 }
             }
-            guard node != nil else { throw .noNodeReachable(tried: tried, mayHaveApplied: false) }
+            guard answer != nil else {
+                throw .noNodeReachable(tried: Self.unique(tried), mayHaveApplied: false)
+            }
         }
-        guard let node else { preconditionFailure("a status was found above") }
+        guard let node = answer?.report else {
+            throw .noNodeReachable(tried: [probed], mayHaveApplied: false)
+        }
         var heartbeat = Heartbeat(node: node)
         if let leader = node.leader {
+            // Only a report of the leader's own says who is reachable: one that has just stepped
+            // down (a handover) reports nobody reachable, which is not news.
             if leader.id != node.id, let leaderNode = view.leader,
-                let report = await statusOf(leaderNode.address, timeout: timeout)
+                let report = await statusOf(leaderNode.address, timeout: timeout), report.role == "leader"
             {
                 heartbeat.leader = report
             }
@@ -224,12 +241,13 @@ public actor KeyValSession {
     private func absorbStatus(_ response: HTTPClientResponse, from address: ServerAddress)
         throws(KeyValClientError) -> StatusReport
     {
-        guard response.status == 200 else { throw Self.failure(response) }
+        guard response.status == 200 else { throw Self.failure(response, write: false) }
         let report: StatusReport
         do {
             report = try JSONDecoder().decode(StatusReport.self, from: Data(response.body))
         } catch {
-            throw .unexpectedAnswer(status: 200, message: "not a status report: \(error)")
+            throw .unexpectedAnswer(
+                status: 200, message: "not a status report: \(error)", mayHaveApplied: false)
         }
         view.update(from: report, answeredAt: address)
         return report
@@ -243,27 +261,30 @@ public actor KeyValSession {
         isWrite: Bool, _ make: ([(name: String, value: String)]) -> HTTPClientRequest
     ) async throws(KeyValClientError) -> HTTPClientResponse {
         let deadline = ContinuousClock.now + options.operationTimeout
+        let start = current
         var stamp = isWrite ? nextStamp() : []
         var mayHaveApplied = false
+        // Nodes that could not be reached at all in this operation (refused, reset): not tried
+        // again in it.
         var unreachable: [ServerAddress] = []
-        // Nodes that answered 503 in this round: the next attempt goes to another node, so a node
-        // cut off from the leader does not hold the request until the deadline.
-        var refused: [ServerAddress] = []
-        var target = current
+        // Nodes passed over in this round: they answered 503, or not within the attempt timeout
+        // (a node forwarding to a frozen leader is slow, not gone). The next attempt goes to
+        // another node, so one such node does not hold the request until the deadline.
+        var passedOver: [ServerAddress] = []
+        var target = start
         var delay = options.retryDelay
         var lastRefusal: String?
         var sessionRestarted = false
+        // Whether the session's node failed to answer at all (a 503 is an answer): then the node
+        // that does answer becomes the session's node.
+        var startFailed = false
         while true {
             let remaining = deadline - ContinuousClock.now
             guard remaining > .zero else {
                 if let lastRefusal {
                     throw .unavailable(message: lastRefusal, mayHaveApplied: mayHaveApplied)
                 }
-                if !unreachable.isEmpty {
-                    throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
-                }
-                throw .unavailable(
-                    message: "no answer within \(options.operationTimeout)", mayHaveApplied: mayHaveApplied)
+                throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
             }
             let response: HTTPClientResponse
             do {
@@ -273,41 +294,41 @@ public actor KeyValSession {
             } catch {
                 switch error {
                 case .connectFailed:
-                    break  // never sent
-                case .timedOut, .connectionClosed, .invalidResponse:
+                    unreachable.append(target)  // never sent
+                case .connectionClosed, .invalidResponse:
                     mayHaveApplied = mayHaveApplied || isWrite
+                    unreachable.append(target)
+                case .timedOut:
+                    mayHaveApplied = mayHaveApplied || isWrite
+                    lastRefusal = "\(target) did not answer within \(options.attemptTimeout)"
+                    passedOver.append(target)
                 case .responseTooLarge:
-                    throw .unexpectedAnswer(status: 0, message: error.description)
+                    throw .unexpectedAnswer(
+                        status: 0, message: error.description, mayHaveApplied: mayHaveApplied || isWrite)
                 case .invalidRequest(let reason):
                     throw .rejected(status: 400, message: reason)
                 case .cancelled, .shutDown:
                     throw .unavailable(message: error.description, mayHaveApplied: mayHaveApplied || isWrite)
                 }
-                if !unreachable.contains(target) { unreachable.append(target) }
-                guard let next = view.nextCandidate(excluding: unreachable) else {
-                    throw .noNodeReachable(tried: unreachable, mayHaveApplied: mayHaveApplied)
+                if target == start { startFailed = true }
+                guard view.nextCandidate(excluding: unreachable) != nil else {
+                    throw .noNodeReachable(tried: Self.unique(unreachable), mayHaveApplied: mayHaveApplied)
                 }
-                target = next
+                target = await nextTarget(
+                    excluding: unreachable, passedOver: &passedOver, delay: &delay, deadline)
                 continue
             }
-            if unreachable.contains(current), target != current { await switchCurrent(to: target) }
+            if startFailed, target != start { await switchCurrent(from: start, to: target) }
             switch response.status {
             case 503:
                 // No leader yet, or a write whose outcome the node does not know yet: ask again
                 // (with the same sequence, so a write that did apply is answered, not repeated).
                 lastRefusal = Self.message(response)
                 mayHaveApplied = mayHaveApplied || isWrite
-                if !refused.contains(target) { refused.append(target) }
-                if let next = view.nextCandidate(excluding: unreachable + refused) {
-                    target = next
-                } else {
-                    // Every node refused: an election is under way. Pause, then a new round.
-                    refused = []
-                    try? await Task.sleep(for: min(delay, max(.zero, deadline - ContinuousClock.now)))
-                    delay = min(delay * 2, options.maxRetryDelay)
-                    target = view.nextCandidate(excluding: unreachable) ?? target
-                }
-            case 409 where isWrite:
+                passedOver.append(target)
+                target = await nextTarget(
+                    excluding: unreachable, passedOver: &passedOver, delay: &delay, deadline)
+            case 409 where isWrite && !Self.isStaleRequest(response):
                 // The servers forgot this session (it was evicted, thesis §6.3). If no earlier
                 // attempt can have applied the write, a new session may send it again safely.
                 guard !mayHaveApplied else {
@@ -327,15 +348,42 @@ public actor KeyValSession {
         }
     }
 
-    /// Makes `address` the session's node after its previous one stopped answering, and says so,
-    /// with what that node knows of the cluster.
-    private func switchCurrent(to address: ServerAddress) async {
-        let previous = current
+    /// The next node to try: the first known one not unreachable and not passed over in this
+    /// round. When every node has been passed over (an election, say), pauses with backoff and
+    /// starts a new round.
+    private func nextTarget(
+        excluding unreachable: [ServerAddress], passedOver: inout [ServerAddress], delay: inout Duration,
+        _ deadline: ContinuousClock.Instant
+    ) async -> ServerAddress {
+        if let next = view.nextCandidate(excluding: unreachable + passedOver) { return next }
+        passedOver = []
+        try? await Task.sleep(for: min(delay, max(.zero, deadline - ContinuousClock.now)))
+        delay = min(delay * 2, options.maxRetryDelay)
+        return view.nextCandidate(excluding: unreachable) ?? current
+    }
+
+    /// A 409 for a request older than the session's latest: only a client that sends requests of
+    /// one session concurrently gets it, and a new session would not help.
+    private static func isStaleRequest(_ response: HTTPClientResponse) -> Bool {
+        guard case .object(let members)? = try? json(response) else { return false }
+        return members.contains { $0.name == "last_sequence" }
+    }
+
+    /// Makes `address` the session's node after `previous` stopped answering, and says so, with
+    /// what that node knows of the cluster. Nothing happens if the session has moved on from
+    /// `previous` meanwhile (a heartbeat and a command may both find it dead).
+    private func switchCurrent(from previous: ServerAddress, to address: ServerAddress) async {
+        guard current == previous, address != previous else { return }
         current = address
         _ = await statusOf(address, timeout: options.attemptTimeout)
         let node =
             view.nodes.first { $0.address == address } ?? KnownNode(id: nil, address: address, role: .unknown)
         onEvent(.reconnected(to: node, from: previous, nodes: view.nodes, leader: view.leaderID))
+    }
+
+    private static func unique(_ addresses: [ServerAddress]) -> [ServerAddress] {
+        var seen = Set<ServerAddress>()
+        return addresses.filter { seen.insert($0).inserted }
     }
 
     private func nextStamp() -> [(name: String, value: String)] {
@@ -383,7 +431,9 @@ public actor KeyValSession {
     private static func writeOutcome(_ response: HTTPClientResponse) throws(KeyValClientError) -> WriteOutcome
     {
         guard let version = version(in: response) else {
-            throw .unexpectedAnswer(status: response.status, message: "a write answered without a version")
+            // A success status: it applied, whatever is missing from the answer.
+            throw .unexpectedAnswer(
+                status: response.status, message: "a write answered without a version", mayHaveApplied: true)
         }
         return WriteOutcome(
             created: response.status == 201, version: version,
@@ -396,7 +446,8 @@ public actor KeyValSession {
         }
         switch parsed {
         case .success(let value): return value
-        case .failure(let failure): throw .unexpectedAnswer(status: response.status, message: failure.message)
+        case .failure(let failure):
+            throw .unexpectedAnswer(status: response.status, message: failure.message, mayHaveApplied: false)
         }
     }
 
@@ -410,9 +461,11 @@ public actor KeyValSession {
         return response.bodyText.isEmpty ? "HTTP \(response.status)" : response.bodyText
     }
 
-    private static func failure(_ response: HTTPClientResponse) -> KeyValClientError {
+    /// A 4xx refuses the request (nothing applied); anything else is unexpected, and a write may
+    /// have applied before it (a 502 from a follower whose leader answered badly, say).
+    private static func failure(_ response: HTTPClientResponse, write: Bool) -> KeyValClientError {
         (400..<500).contains(response.status)
             ? .rejected(status: response.status, message: message(response))
-            : .unexpectedAnswer(status: response.status, message: message(response))
+            : .unexpectedAnswer(status: response.status, message: message(response), mayHaveApplied: write)
     }
 }

@@ -32,4 +32,25 @@ public struct ServerAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// A comma-separated list as flags take it (`127.0.0.1:11000, 127.0.0.1:11001`), in order,
+    /// with spaces around items ignored. Throws the first item that is not an address (an empty
+    /// one included); repeats are the caller's to judge.
+    public static func list(_ text: String) throws(InvalidAddress) -> [ServerAddress] {
+        var addresses: [ServerAddress] = []
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let item = String(part.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+            guard let address = ServerAddress(item) else { throw InvalidAddress(text: item) }
+            addresses.append(address)
+        }
+        return addresses
+    }
+
+    /// Text that is not `host:port`.
+    public struct InvalidAddress: Error, Equatable, CustomStringConvertible {
+        public var text: String
+        public var description: String {
+            text.isEmpty ? "an empty address" : "\(text) is not host:port"
+        }
+    }
 }
