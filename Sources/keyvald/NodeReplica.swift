@@ -131,7 +131,9 @@ struct NodeReplica: KVReplica {
             }
         let members = configuration.members.map { member in
             let progress = status.followers[member.id]
-            let match = member.id == status.id && status.role == .leader ? status.lastIndex : progress?.match
+            // The leader holds what it has synced, as `replicaCount(holding:)` counts it.
+            let match =
+                member.id == status.id && status.role == .leader ? status.stableIndex : progress?.match
             return StatusReport.Member(
                 id: member.id.name, haddr: member.httpAddress, raddr: member.raftAddress,
                 voter: member.isVoter, promoting: member.promotesWhenCaughtUp,

@@ -32,8 +32,11 @@ import node_torture
 ///    each snapshot, so the log overlaps it), one lost between snapshot and log, or an
 ///    unacknowledged write surviving while an earlier one is lost would each break this.
 /// 3. Kills land anywhere: before the node leads (the round prints nothing), during a group
-///    commit, a snapshot save or a compaction. A last round is not killed: it prints `recovered
-///    <c>` and exits. Snapshots must have been taken and the log compacted, and a good share of
+///    commit, a snapshot save or a compaction. Even rounds are killed at a random moment after
+///    the child starts, odd ones at a random moment after it has recovered: how long a start takes
+///    depends on the machine's load, and kills timed from the start alone once left too few
+///    rounds that recovered at all. A last round is not killed: it prints `recovered <c>` and
+///    exits. Snapshots must have been taken and the log compacted, and a good share of
 ///    rounds must have left both a snapshot and a log tail, so recovery really combined the two.
 /// Only whole lines count: the kill may cut the last one, and dropping it only weakens rule 1.
 /// NOTE: SIGKILL keeps what reached the kernel, so this tests the node's ordering of writes,
@@ -60,18 +63,20 @@ struct NodeCrashTests {
         var withTail = 0  // rounds that left a snapshot and commands in the log after it
         for round in 0..<Self.rounds {
             let childSeed = random.next()
-            let killAfter = Int.random(in: 20...300, using: &random)
-            let context =
-                "round \(round), seed \(seed), child seed \(childSeed), killed after \(killAfter) ms"
+            let kill: KillMoment =
+                round.isMultiple(of: 2)
+                ? .afterStart(milliseconds: Int.random(in: 20...300, using: &random))
+                : .afterRecovery(milliseconds: Int.random(in: 20...300, using: &random))
+            let context = "round \(round), seed \(seed), child seed \(childSeed), killed \(kill)"
             let transcript = try await Self.runChild(
-                executable, data: data, seed: childSeed, killAfter: killAfter, logs: root + "/round-\(round)")
+                executable, data: data, seed: childSeed, kill: kill, logs: root + "/round-\(round)")
             try history.check(transcript, context: context)
             let stored = try Self.readStores(data, context: context)
             try history.checkStores(stored, context: context)
             if stored.snapshotIndex != nil && stored.tailCount > 0 { withTail += 1 }
         }
         let transcript = try await Self.runChild(
-            executable, data: data, seed: random.next(), killAfter: nil, logs: root + "/verify")
+            executable, data: data, seed: random.next(), kill: nil, logs: root + "/verify")
         let context = "verification round, seed \(seed)"
         let final = try #require(
             try history.check(transcript, context: context), "\(context): no recovered line")
@@ -127,14 +132,34 @@ struct NodeCrashTests {
     /// Starts the child with its stdout and stderr in files and returns its stdout: after
     /// SIGKILLing it `killAfter` ms later, or, when nil, once it exited by itself with status 0.
     /// A child that exits otherwise failed: its stderr says why.
-    static func runChild(_ executable: String, data: String, seed: UInt64, killAfter: Int?, logs: String)
+    /// When a round's child is killed.
+    enum KillMoment: CustomStringConvertible {
+        case afterStart(milliseconds: Int)
+        /// After its `recovered` line (or after 10 s without one, when the round fails anyway).
+        case afterRecovery(milliseconds: Int)
+
+        var description: String {
+            switch self {
+            case .afterStart(let ms): "\(ms) ms after it started"
+            case .afterRecovery(let ms): "\(ms) ms after it recovered"
+            }
+        }
+    }
+
+    static func runChild(_ executable: String, data: String, seed: UInt64, kill: KillMoment?, logs: String)
         async throws -> String
     {
         let child = try ChildProcess(
-            executable, [data, String(seed)] + (killAfter == nil ? ["verify"] : []), logPrefix: logs)
+            executable, [data, String(seed)] + (kill == nil ? ["verify"] : []), logPrefix: logs)
         let expected: ChildProcess.Termination
-        if let killAfter {
-            try await Task.sleep(for: .milliseconds(killAfter))
+        if let kill {
+            switch kill {
+            case .afterStart(let milliseconds):
+                try await Task.sleep(for: .milliseconds(milliseconds))
+            case .afterRecovery(let milliseconds):
+                _ = await eventually(timeout: .seconds(10)) { child.output.contains("\n") }
+                try await Task.sleep(for: .milliseconds(milliseconds))
+            }
             child.signal(SIGKILL)
             expected = .signal(SIGKILL)
         } else {

@@ -49,11 +49,15 @@ public struct RaftNodeStatus: Sendable, Equatable {
     public var leadershipTransferTarget: NodeID?
     /// On a follower receiving a snapshot: bytes received of the total.
     public var incomingSnapshot: (index: LogIndex, received: UInt64, total: UInt64)?
+    /// The last index known to be on this node's disk (entries after it are appended but not yet
+    /// synced); what a leader counts itself as holding.
+    public var stableIndex: LogIndex
 
     public static func == (lhs: RaftNodeStatus, rhs: RaftNodeStatus) -> Bool {
         lhs.id == rhs.id && lhs.role == rhs.role && lhs.term == rhs.term && lhs.leader == rhs.leader
             && lhs.commitIndex == rhs.commitIndex && lhs.appliedIndex == rhs.appliedIndex
-            && lhs.lastIndex == rhs.lastIndex && lhs.snapshotIndex == rhs.snapshotIndex
+            && lhs.lastIndex == rhs.lastIndex && lhs.stableIndex == rhs.stableIndex
+            && lhs.snapshotIndex == rhs.snapshotIndex
             && lhs.followers == rhs.followers && lhs.reachable == rhs.reachable
             && lhs.leadershipTransferTarget == rhs.leadershipTransferTarget
             && lhs.configuration == rhs.configuration
@@ -270,7 +274,7 @@ public actor RaftNode<Machine: StateMachine> {
             leadershipTransferTarget: core.leadershipTransferTarget,
             incomingSnapshot: core.incomingSnapshot.map {
                 ($0.metadata.index, UInt64($0.data.count), $0.totalBytes)
-            })
+            }, stableIndex: core.log.stableIndex)
     }
 
     // MARK: The loop
