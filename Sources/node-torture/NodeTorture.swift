@@ -22,6 +22,7 @@ enum NodeTorture {
     static let window = 4
 
     static func main() async {
+        exitWhenOrphaned()
         let arguments = CommandLine.arguments
         guard arguments.count == 3 || (arguments.count == 4 && arguments[3] == "verify"),
             let seed = UInt64(arguments[2])
@@ -32,6 +33,17 @@ enum NodeTorture {
             try await run(directory: arguments[1], seed: seed, verifyOnly: arguments.count == 4)
         } catch {
             fail("node-torture: \(error)", status: 1)
+        }
+    }
+
+    /// The test that started this child can crash without killing it, and a child left running
+    /// loads the machine for every later test (54 of them once did). So it exits once its parent
+    /// is gone.
+    static func exitWhenOrphaned() {
+        let parent = getppid()
+        Task.detached {
+            while getppid() == parent { try? await Task.sleep(for: .milliseconds(200)) }
+            _exit(3)
         }
     }
 

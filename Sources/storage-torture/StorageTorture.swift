@@ -23,6 +23,7 @@ import Raft
 @main
 enum StorageTorture {
     static func main() {
+        exitWhenOrphaned()
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
             fail("usage: storage-torture <data-dir> <seed>", status: 2)
@@ -31,6 +32,17 @@ enum StorageTorture {
             try run(directory: arguments[1], seed: seed)
         } catch {
             fail("storage-torture: \(error)", status: 1)
+        }
+    }
+
+    /// The test that started this child can crash without killing it, and a child left running
+    /// loads the machine for every later test (54 of them once did). So it exits once its parent
+    /// is gone.
+    static func exitWhenOrphaned() {
+        let parent = getppid()
+        Task.detached {
+            while getppid() == parent { try? await Task.sleep(for: .milliseconds(200)) }
+            _exit(3)
         }
     }
 
