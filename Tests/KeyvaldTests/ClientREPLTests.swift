@@ -48,14 +48,16 @@ struct ClientREPLTests {
         try await repl.expect("\n'\(Self.value)'\n")
         try await repl.expect("> ")
 
-        // Kill the REPL's node and ask at once: the request fails over to another node, which
-        // says so, and the answer is the same.
-        await node0.kill9()
+        // Freeze the REPL's node and ask at once: the request, stuck on the frozen node, is
+        // retried on another one after the attempt timeout, the REPL says it moved, and the
+        // answer is the same.
+        node0.process?.signal(SIGSTOP)
         repl.type("GET \(Self.key)\r")
         let reconnect = try await repl.expect("'\(Self.value)'\n", timeout: .seconds(20))
         #expect(reconnect.contains("Reconnected to node"), "\(reconnect)")
         #expect(reconnect.contains("Known nodes:"), "\(reconnect)")
         try await repl.expect("> ")
+        await node0.kill9()  // it stays down for the rest of the test
 
         // Writes go on once a leader is elected among the two left; one voter is down.
         repl.type("SET counter 1\r")
