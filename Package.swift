@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "KeyValBench",
             dependencies: [
-                "KeyValClient",
+                "KeyValClient", "RaftCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -122,7 +122,7 @@ let package = Package(
         .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
-        .testTarget(name: "KeyValBenchTests", dependencies: ["KeyValBench", "KeyValClient"]),
+        .testTarget(name: "KeyValBenchTests", dependencies: ["KeyValBench", "KeyValClient", "RaftCore"]),
         .testTarget(
             name: "KeyValClientTests",
             dependencies: [

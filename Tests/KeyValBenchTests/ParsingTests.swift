@@ -1,5 +1,6 @@
 import KeyValBench
 import KeyValClient
+import RaftCore
 import Testing
 
 @Suite("keyval-bench: flags and their values")

@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import KeyValBench
 import KeyValClient
+import RaftCore
 import Testing
 
 @Suite("keyval-bench: counting, the check and the summary")

@@ -1,5 +1,6 @@
 import Histogram
 import KeyValClient
+import RaftCore
 
 /// One run: sessions over one shared HTTP client, preparation (plain keys written once if the
 /// workload reads them; the counters' sum read if it increments them), the clients and the

@@ -1,4 +1,5 @@
 import KeyValClient
+import RaftCore
 
 /// What one client knows of its compare-and-set increments, for the counter check.
 package struct Increments: Sendable, Equatable {
