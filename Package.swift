@@ -1,12 +1,16 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Layout (see docs/design.md):
+// Layout: every target lives in Sources/<target> (tests in Tests/<target>); docs/design.md has the
+// picture.
 //   RaftCore        the deterministic Raft algorithm: standard library only, no I/O, no clock.
-//   Raft            the shell around it (storage, transport, node actor); re-exports RaftCore.
-//   KeyVal          the key-value state machine, HTTP API and client library.
-//   keyvald         the daemon.
-//   keyval          the command-line client (REPL, one-shot and scripted), over KeyValCLI.
+//   Raft            the shell around it (node loop, storage, transport); re-exports RaftCore.
+//   KeyVal          the key-value state machine (commands, store, client sessions).
+//   KeyValClient    the HTTP/1.1 client, the API's wire types and the session that follows a cluster.
+//   KeyValHTTP      the HTTP API on Hummingbird, with forwarding to the leader.
+//   KeyValCLI       the command-line client's REPL, commands and line editor.
+//   KeyValBench     the load tool's workloads, reports and checks.
+//   keyvald, keyval, keyval-bench, raft-sim: thin executables over the libraries above.
 //   Linearizability a Wing & Gong / Porcupine-style linearizability checker.
 //   RaftSimulation  seeded whole-cluster simulation of RaftCore with faults; `raft-sim` runs sweeps.
 let package = Package(
@@ -30,7 +34,7 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
-        .target(name: "RaftCore", path: "Sources/Raft/Core"),
+        .target(name: "RaftCore"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(
             name: "Raft",
@@ -39,9 +43,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Sources/Raft", exclude: ["Core"]),
-        .target(name: "KeyVal", dependencies: ["Raft"], exclude: ["HTTP", "Client", "CLI"]),
+            ]),
+        .target(name: "KeyVal", dependencies: ["Raft"]),
         // The HTTP/1.1 client (keep-alive, timeouts) and the API's wire types: used for joining and
         // forwarding, and by the command-line client. NIO only, so the CLI stays small.
         .target(
@@ -50,8 +53,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
-            path: "Sources/KeyVal/Client"),
+            ]),
         // The HTTP API (Hummingbird): routes, JSON, errors, forwarding to the leader.
         .target(
             name: "KeyValHTTP",
@@ -59,8 +61,7 @@ let package = Package(
                 "KeyVal", "KeyValClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            path: "Sources/KeyVal/HTTP"),
+            ]),
         // The command-line client's REPL, commands and line editor; `keyval` is its thin main.
         .target(
             name: "KeyValCLI",
@@ -69,8 +70,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-            ],
-            path: "Sources/KeyVal/CLI"),
+            ]),
         .executableTarget(name: "keyval", dependencies: ["KeyValCLI"]),
         .executableTarget(
             name: "keyvald",
@@ -111,11 +111,8 @@ let package = Package(
                 "KeyValClient", "RaftCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ],
-            path: "Sources/keyval-bench/KeyValBench"),
-        .executableTarget(
-            name: "keyval-bench", dependencies: ["KeyValBench"], path: "Sources/keyval-bench",
-            exclude: ["KeyValBench"]),
+            ]),
+        .executableTarget(name: "keyval-bench", dependencies: ["KeyValBench"]),
         // Depends on node-torture so that building the tests builds the child they spawn.
         .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture", "TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
