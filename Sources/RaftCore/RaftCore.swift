@@ -178,7 +178,7 @@ public struct RaftCore: Sendable {
     /// `snapshot.metadata.index` (get its metadata from `snapshotMetadata(at:)`). The core keeps it
     /// for followers that fall behind and forgets the log through `compactingThrough`: keeping some
     /// entries after the snapshot lets a slightly lagging follower catch up from the log instead
-    /// (pitfall 11). The driver then compacts its log store through the same index.
+    /// (§7). The driver then compacts its log store through the same index.
     public mutating func snapshotTaken(_ snapshot: Snapshot, compactingThrough: LogIndex) {
         let index = snapshot.metadata.index
         precondition(index <= log.applied, "\(id): snapshot at \(index) beyond applied \(log.applied)")

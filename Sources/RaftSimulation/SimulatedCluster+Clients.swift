@@ -117,7 +117,7 @@ extension SimulatedCluster {
     }
 
     /// The client stops waiting: a write's outcome is unknown (it stays in the history as such,
-    /// pitfall 16); a read had no effect and leaves the history.
+    /// thesis §6.3); a read had no effect and leaves the history.
     mutating func abandon(client c: Int) {
         guard let pending = clients[c].pending else { return }
         if pending.isRead {

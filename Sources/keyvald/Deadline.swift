@@ -3,7 +3,7 @@ import Synchronization
 
 /// Waits for `operation` at most `timeout`. The node's calls cannot be cancelled (a proposal in
 /// the log stays there), so on timeout the caller stops waiting and the operation finishes on
-/// its own; its outcome is then unknown to the caller (pitfall 16), which is what the API says.
+/// its own; its outcome is then unknown to the caller (thesis §6.3), which is what the API says.
 func waiting<T: Sendable>(
     atMost timeout: Duration, for operation: @escaping @Sendable () async throws(NodeError) -> T
 ) async -> Result<T, NodeError>? {

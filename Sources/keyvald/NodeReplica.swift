@@ -80,7 +80,7 @@ struct NodeReplica: KVReplica {
     }
 
     /// A new node joins as a learner that the leader promotes once it has caught up, so adding it
-    /// never costs availability (pitfall 14). A member joining again keeps its role; only its
+    /// never costs availability (thesis §4.2.1). A member joining again keeps its role; only its
     /// addresses may change (a restart with the same addresses changes nothing).
     func addMember(_ request: JoinRequest) async throws(ReplicaError) {
         let id = NodeID(request.id)

@@ -125,7 +125,7 @@ struct LogStoreContractTests {
         }
     }
 
-    @Test("compaction never goes back (Raft pitfall 11)", arguments: StoreKind.allCases)
+    @Test("compaction never goes back (§7)", arguments: StoreKind.allCases)
     func compactionNeverGoesBack(_ kind: StoreKind) throws {
         try withTemporaryDirectory { directory in
             let subject = try StoreUnderTest(kind, directory: directory)

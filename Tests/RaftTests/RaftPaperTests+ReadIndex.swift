@@ -3,7 +3,7 @@ import Testing
 
 // Thesis §6.4 (ReadIndex) rules; see RaftPaperTests.swift.
 
-// MARK: - Linearizable reads (thesis §6.4, pitfall 8)
+// MARK: - Linearizable reads (thesis §6.4)
 
 @Suite("Raft paper: ReadIndex")
 struct RaftPaperReadIndexTests {

@@ -283,7 +283,7 @@ struct RaftPaperReplicationTests {
     }
 }
 
-// MARK: - Persistence before messages (Figure 2 "persistent state", pitfall 4)
+// MARK: - Persistence before messages (Figure 2, "persistent state")
 
 @Suite("Raft paper: persist before send")
 struct RaftPaperPersistenceTests {

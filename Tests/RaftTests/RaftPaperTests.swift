@@ -388,7 +388,7 @@ struct RaftPaperTermTests {
     }
 }
 
-// MARK: - Check-quorum and the leader lease (§9.6, pitfall 6)
+// MARK: - Check-quorum and the leader lease (thesis §6.2, §4.2.3)
 
 @Suite("Raft paper: check-quorum and leader lease")
 struct RaftPaperCheckQuorumTests {

@@ -48,7 +48,7 @@ struct SnapshotClusterTests {
         for id in three { #expect(cluster[id].log.applied == index, "\(id)") }
     }
 
-    @Test("§7, pitfall 11: a node restarted from a snapshot and a log tail leads and brings empty nodes up")
+    @Test("§7: a node restarted from a snapshot and a log tail leads and brings empty nodes up")
     func restartedLeaderSendsSnapshot() throws {
         let snapshot = makeSnapshot(index: 5, term: 1, data: snapshotBytes(10))
         let tail = [entry(6, 1), entry(7, 2), entry(8, 2)]

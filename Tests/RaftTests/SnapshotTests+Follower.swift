@@ -1,7 +1,7 @@
 import RaftCore
 import Testing
 
-// The follower's side of snapshot transfer (Raft §7, Figure 13; pitfalls 10-11): chunks assembled in
+// The follower's side of snapshot transfer (Raft §7, Figure 13): chunks assembled in
 // order from one leader for one snapshot, installed only when newer than the commit index, and
 // handed to the driver in the same `Ready` as the answer that reports it.
 
@@ -75,7 +75,7 @@ struct SnapshotFollowerTests {
     }
 
     @Test(
-        "Figure 13 rules 6-7, pitfall 10: an installed snapshot keeps the entries after a matching last entry",
+        "Figure 13 rules 6-7: an installed snapshot keeps the entries after a matching last entry",
         arguments: [
             RuleCase(name: "rule 6: i4@t2 matches: i5, i6 stay", index: 4, term: 2, kept: [2, 2]),
             RuleCase(name: "rule 6: matches the last entry", index: 6, term: 2, kept: []),
@@ -163,7 +163,7 @@ struct SnapshotFollowerTests {
     }
 
     @Test(
-        "pitfall 11: a snapshot at or below the commit index is never installed; the answer is the commit",
+        "§7: a snapshot at or below the commit index is never installed; the answer is the commit",
         arguments: [
             StaleCase(index: 3, size: 3), StaleCase(index: 5, size: 3), StaleCase(index: 5, size: 10),
         ])
@@ -181,7 +181,7 @@ struct SnapshotFollowerTests {
         #expect(n2.log.applied == LogIndex(5))
     }
 
-    @Test("pitfall 11: a commit index that passes the snapshot mid-transfer cancels the install")
+    @Test("§7: a commit index that passes the snapshot mid-transfer cancels the install")
     func commitPassingSnapshotCancelsInstall() throws {
         var n2 = try makeSnapshotFollower(terms: [1, 1, 1, 1, 1, 1], term: 2)
         #expect(try n2.stepAndTakeReady(Self.chunk(0)).messages == Self.wants(4))

@@ -180,7 +180,7 @@ struct SnapshotLeaderTests {
     }
 
     @Test(
-        "§7, pitfall 11: entries kept after the snapshot let a slightly lagging follower catch up from the log",
+        "§7: entries kept after the snapshot let a slightly lagging follower catch up from the log",
         arguments: [
             TailCase(compactingThrough: 3, sendsSnapshot: false),
             TailCase(compactingThrough: 5, sendsSnapshot: true),
@@ -213,7 +213,7 @@ struct SnapshotLeaderTests {
         #expect((cluster["n3"].snapshot != nil) == c.sendsSnapshot)
     }
 
-    @Test("pitfall 11: a follower that already has what the snapshot covers ends the transfer at its commit")
+    @Test("§7: a follower that already has what the snapshot covers ends the transfer at its commit")
     func installedAboveSnapshotIndex() throws {
         let scenario = try TestCluster.withCutOffFollower(data: snapshotBytes(10))
         var cluster = scenario.cluster

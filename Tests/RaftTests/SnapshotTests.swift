@@ -1,7 +1,7 @@
 import RaftCore
 import Testing
 
-// Snapshots (Raft §7, Figure 13; pitfalls 10-11): the log's compaction and restore, taking a
+// Snapshots (Raft §7, Figure 13): the log's compaction and restore, taking a
 // snapshot and restarting from one. The leader's transfer is in SnapshotTests+Leader.swift, the
 // follower's install in SnapshotTests+Follower.swift, whole clusters in SnapshotTests+Cluster.swift.
 
@@ -96,7 +96,7 @@ struct SnapshotLogTests {
     }
 
     @Test(
-        "Figure 13 rules 6-7, pitfall 10: restore keeps the entries after a matching last entry, else none",
+        "Figure 13 rules 6-7: restore keeps the entries after a matching last entry, else none",
         arguments: [
             RestoreCase(
                 name: "rule 6: the log has the snapshot's last entry: the entries after it stay",
@@ -202,7 +202,7 @@ struct SnapshotTakenTests {
         #expect(!n2.hasReady, "taking a snapshot produces no work")
     }
 
-    @Test("pitfall 11: snapshotTaken ignores a snapshot that is not newer than the one it has")
+    @Test("§7: snapshotTaken ignores a snapshot that is not newer than the one it has")
     func snapshotTakenIgnoresOlder() throws {
         var n2 = try Self.appliedFollower()
         let current = try n2.takeSnapshot(at: 5, data: snapshotBytes(5))
@@ -216,7 +216,7 @@ struct SnapshotTakenTests {
         #expect(n2.log.entries == makeEntries(from: 6, terms: [3, 3, 3]))
     }
 
-    @Test("§7, pitfall 11: a core restarted from a snapshot and a log tail resumes at the snapshot's index")
+    @Test("§7: a core restarted from a snapshot and a log tail resumes at the snapshot's index")
     func restartFromSnapshotAndLogTail() throws {
         let snapshot = makeSnapshot(index: 5, term: 1, data: snapshotBytes(10))
         let tail = [entry(6, 1), entry(7, 2), entry(8, 2)]

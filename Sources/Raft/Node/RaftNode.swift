@@ -10,7 +10,7 @@ public struct RaftNodeOptions: Sendable {
     /// the log's memory stays bounded however large the commands are.
     public var snapshotThresholdBytes: Int
     /// Entries kept in the log behind a snapshot, so a follower a little behind catches up from the
-    /// log rather than needing the whole snapshot (pitfall 11).
+    /// log rather than needing the whole snapshot (§7).
     public var snapshotKeepEntries: Int
 
     public init(
@@ -199,7 +199,7 @@ public actor RaftNode<Machine: StateMachine> {
 
     /// Replicates `command` and returns the state machine's output once it is applied here.
     /// Fails with `.notLeader` at once on a follower, or `.dropped` if a new leader replaced it;
-    /// a caller that stops waiting must treat the outcome as unknown (pitfall 16).
+    /// a caller that stops waiting must treat the outcome as unknown (thesis §6.3).
     public nonisolated func propose(_ command: [UInt8]) async throws(NodeError) -> Machine.Output {
         let result = await withCheckedContinuation { continuation in
             inbox.push(.propose(command, continuation))

@@ -2,7 +2,7 @@
 ///
 /// Opening it checks that the two belong together before either is trusted: a missing `raft.db`
 /// beside snapshots means the node's term and vote are gone, and starting with a fresh database
-/// could let it vote twice in one term (pitfall 4), so that is refused like any damaged file.
+/// could let it vote twice in one term (Figure 2, "persistent state"), so that is refused like any damaged file.
 public enum DataDirectory {
     /// Opens the directory's stores, ready to hand to a `RaftNode`.
     public static func open(_ path: String) throws(StorageError) -> NodeStorage {

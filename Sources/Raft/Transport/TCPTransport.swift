@@ -9,7 +9,7 @@ import Synchronization
 ///   each starting with a `hello` (cluster id, our id). `send` groups envelopes by peer and hands
 ///   each group to that peer's `PeerLink` on an event loop: it never waits for the network, a
 ///   response or a lock held across I/O, and encoding happens on the event loop, not the caller's
-///   (pitfall 7: the node's loop must not stall). Each group is written in order and flushed once.
+///   (thesis §10.2.1: the node's loop must not stall). Each group is written in order and flushed once.
 ///   Failures are reported through `onUnreachable`; see `PeerLink` for queueing and backoff.
 /// - Inbound: accepts connections on `listenAddress`; each must open with a `hello` from our
 ///   cluster, then carry envelopes from that sender to `localID`, which go to `onReceive` in

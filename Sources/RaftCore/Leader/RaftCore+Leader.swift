@@ -46,7 +46,7 @@ extension RaftCore {
     mutating func broadcastHeartbeat(readContext: UInt64) {
         guard case .leader(let state) = role else { return }
         for peer in replicationTargets {
-            // Never tell a follower to commit past what it is known to hold (pitfall: follower commit).
+            // Never tell a follower to commit past what it is known to hold (Figure 2, AppendEntries rule 5).
             let commit = min(state.progress[peer]?.match ?? .zero, log.committed)
             send(to: peer, .heartbeat(Heartbeat(commit: commit, readContext: readContext)))
         }

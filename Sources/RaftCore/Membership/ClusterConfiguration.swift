@@ -8,7 +8,7 @@ public struct Member: Sendable, Hashable, CustomStringConvertible {
     /// Voters elect leaders and count toward commits; learners only receive the log.
     public var isVoter: Bool
     /// A learner the leader makes a voter once it has caught up (a joining node: it costs no
-    /// availability while it copies the log, pitfall 14). Always false for a voter.
+    /// availability while it copies the log, thesis §4.2.1). Always false for a voter.
     public var promotesWhenCaughtUp: Bool
 
     public init(

@@ -82,7 +82,7 @@ extension RaftCore {
     }
 
     /// Makes a voter of the first learner marked `promotesWhenCaughtUp` whose log holds everything
-    /// committed, if a change may be made now. Until then it cost the cluster nothing (pitfall 14:
+    /// committed, if a change may be made now. Until then it cost the cluster nothing (thesis §4.2.1:
     /// an empty voter would count toward every quorum while it copies the log). Called by the
     /// leader before each `Ready`; a promotion is an ordinary single-server change.
     mutating func promoteCaughtUpLearners() {
