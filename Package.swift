@@ -92,10 +92,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // The crash-torture child that RaftStorageTests runs and SIGKILLs.
-        .executableTarget(name: "storage-torture", dependencies: ["Raft"]),
-        // The node crash-torture child that RaftNodeTests runs and SIGKILLs.
-        .executableTarget(name: "node-torture", dependencies: ["Raft"]),
+        // The crash-torture children that RaftStorageTests and RaftNodeTests run and SIGKILL, and
+        // what they share (line output, failing, exiting when orphaned).
+        .target(name: "TortureChild"),
+        .executableTarget(name: "storage-torture", dependencies: ["Raft", "TortureChild"]),
+        .executableTarget(name: "node-torture", dependencies: ["Raft", "TortureChild"]),
         .executableTarget(
             name: "keyval-storage-bench",
             dependencies: [
@@ -135,7 +136,7 @@ let package = Package(
                 "KeyValHTTP", "KeyValClient", "KeyVal",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
-        .testTarget(name: "SnapshotStoreTests", dependencies: ["Raft"]),
+        .testTarget(name: "SnapshotStoreTests", dependencies: ["Raft", "TestSupport"]),
         .testTarget(
             name: "RaftTransportTests",
             dependencies: [
@@ -145,9 +146,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Helpers shared by test targets: waiting for a condition; spawning, signalling and
-        // locating the package's executables for process-level tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Helpers shared by test targets: temporary directories, waiting for a condition, a list
+        // state machine for node tests; spawning, signalling and locating the package's
+        // executables for process-level tests.
+        .target(name: "TestSupport", dependencies: ["Raft"], path: "Tests/TestSupport"),
         // Real keyvald processes; depends on keyvald so that building the tests builds it.
         .testTarget(
             name: "KeyvaldTests",

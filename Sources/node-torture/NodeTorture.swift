@@ -1,10 +1,5 @@
 import Raft
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import TortureChild
 
 /// The child process of the node crash test (`RaftNodeTests`): `node-torture <dir> <seed> [verify]`
 /// runs a single-voter `RaftNode` on `SQLiteLogStore` and `FileSnapshotStore` in `<dir>` and writes
@@ -18,32 +13,23 @@ import Raft
 /// `recovered` line, shuts the node down and exits 0.
 @main
 enum NodeTorture {
+    static let child = TortureChild(name: "node-torture")
+
     /// Proposals in flight at once.
     static let window = 4
 
     static func main() async {
-        exitWhenOrphaned()
+        child.exitWhenOrphaned()
         let arguments = CommandLine.arguments
         guard arguments.count == 3 || (arguments.count == 4 && arguments[3] == "verify"),
             let seed = UInt64(arguments[2])
         else {
-            fail("usage: node-torture <data-dir> <seed> [verify]", status: 2)
+            child.fail("usage: node-torture <data-dir> <seed> [verify]", status: 2)
         }
         do {
             try await run(directory: arguments[1], seed: seed, verifyOnly: arguments.count == 4)
         } catch {
-            fail("node-torture: \(error)", status: 1)
-        }
-    }
-
-    /// The test that started this child can crash without killing it, and a child left running
-    /// loads the machine for every later test (54 of them once did). So it exits once its parent
-    /// is gone.
-    static func exitWhenOrphaned() {
-        let parent = getppid()
-        Task.detached {
-            while getppid() == parent { try? await Task.sleep(for: .milliseconds(200)) }
-            _exit(3)
+            child.fail("node-torture: \(error)", status: 1)
         }
     }
 
@@ -60,14 +46,14 @@ enum NodeTorture {
             do {
                 try await node.run()
             } catch {
-                fail("node-torture: the node stopped: \(error)", status: 1)
+                child.fail("node-torture: the node stopped: \(error)", status: 1)
             }
         }
         let items = try await readWhenLeader(node)
         if let wrong = TortureList.firstDeviation(items) {
-            fail("node-torture: recovered \(items.count) items, but \(wrong)", status: 1)
+            child.fail("node-torture: recovered \(items.count) items, but \(wrong)", status: 1)
         }
-        emit("recovered \(items.count)")
+        child.emit("recovered \(items.count)")
         if verifyOnly {
             node.shutdown()
             await loop.value
@@ -119,30 +105,11 @@ enum NodeTorture {
         do throws(NodeError) {
             let count = try await node.propose(Array("w\(n)".utf8))
             guard count == n else {
-                fail("node-torture: w\(n) was applied as item \(count)", status: 1)
+                child.fail("node-torture: w\(n) was applied as item \(count)", status: 1)
             }
-            emit("ack \(n)")
+            child.emit("ack \(n)")
         } catch {
-            fail("node-torture: proposing w\(n) failed: \(error)", status: 1)
+            child.fail("node-torture: proposing w\(n) failed: \(error)", status: 1)
         }
-    }
-
-    /// Writes one line with a single unbuffered `write`, so a line the test reads was written
-    /// whole before anything that follows it.
-    static func emit(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { fail("node-torture: cannot write to stdout", status: 3) }
-            offset += written
-        }
-    }
-
-    static func fail(_ message: String, status: Int32) -> Never {
-        let bytes = Array((message + "\n").utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        exit(status)
     }
 }

@@ -1,10 +1,5 @@
 import Raft
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import TortureChild
 
 /// The child process of the crash-torture test (`RaftStorageTests`): `storage-torture <dir> <seed>`
 /// opens `<dir>/raft.db` with `SQLiteLogStore` and mutates it forever, until the test kills it
@@ -22,27 +17,18 @@ import Raft
 /// function of index and term) are in `TortureTranscript.swift`, which the test imports.
 @main
 enum StorageTorture {
+    static let child = TortureChild(name: "storage-torture")
+
     static func main() {
-        exitWhenOrphaned()
+        child.exitWhenOrphaned()
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let seed = UInt64(arguments[2]) else {
-            fail("usage: storage-torture <data-dir> <seed>", status: 2)
+            child.fail("usage: storage-torture <data-dir> <seed>", status: 2)
         }
         do {
             try run(directory: arguments[1], seed: seed)
         } catch {
-            fail("storage-torture: \(error)", status: 1)
-        }
-    }
-
-    /// The test that started this child can crash without killing it, and a child left running
-    /// loads the machine for every later test (54 of them once did). So it exits once its parent
-    /// is gone.
-    static func exitWhenOrphaned() {
-        let parent = getppid()
-        Task.detached {
-            while getppid() == parent { try? await Task.sleep(for: .milliseconds(200)) }
-            _exit(3)
+            child.fail("storage-torture: \(error)", status: 1)
         }
     }
 
@@ -54,10 +40,10 @@ enum StorageTorture {
             lastIndex: loaded.entries.last?.index ?? loaded.compactedThrough,
             lastTerm: loaded.entries.last?.term)
         var random = SplitMix64(seed: seed)
-        emit("start \(state.summary)")
+        child.emit("start \(state.summary)")
         while true {
             let operation = state.nextOperation(using: &random)
-            emit("begin \(operation)")
+            child.emit("begin \(operation)")
             switch operation {
             case .persist(let hardState, _, _, _):
                 try store.persist(hardState: hardState, entries: operation.entries)
@@ -65,27 +51,8 @@ enum StorageTorture {
                 try store.compact(through: index)
             }
             state.apply(operation)
-            emit("durable \(state.summary)")
+            child.emit("durable \(state.summary)")
         }
-    }
-
-    /// Writes one line with a single unbuffered `write`, so a line the test reads was written
-    /// whole before anything that follows it.
-    static func emit(_ line: String) {
-        let bytes = Array((line + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { fail("storage-torture: cannot write to stdout", status: 3) }
-            offset += written
-        }
-    }
-
-    static func fail(_ message: String, status: Int32) -> Never {
-        let bytes = Array((message + "\n").utf8)
-        _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        exit(status)
     }
 }
 

@@ -32,7 +32,7 @@ final class AnswerDroppingProxy: Sendable {
                     && getsockname(listener, generic, &length) == 0
             }
         }
-        guard bound else { throw ProcessTestError("the proxy cannot listen: errno \(errno)") }
+        guard bound else { throw TestFailure("the proxy cannot listen: errno \(errno)") }
         let proxy = AnswerDroppingProxy(listener: listener, port: Int(UInt16(bigEndian: address.sin_port)))
         Thread.detachNewThread { proxy.acceptLoop(targetPort: targetPort) }
         return proxy

@@ -54,7 +54,7 @@ struct NodeCrashTests {
         var random = SplitMix64(seed: seed)
         let clock = ContinuousClock()
         let started = clock.now
-        let root = try temporaryDirectory()
+        let root = try makeTemporaryDirectory(prefix: "keyval-node")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let data = root + "/data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: false)

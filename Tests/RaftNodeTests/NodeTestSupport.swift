@@ -4,28 +4,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A state machine for node tests: a list of applied commands (as strings), answering each
-/// proposal with the list's length after it.
-final class ListMachine: StateMachine {
-    private(set) var items: [String] = []
-
-    func apply(_ entry: Entry) -> Int {
-        if entry.kind == .command { items.append(String(decoding: entry.data, as: UTF8.self)) }
-        return items.count
-    }
-
-    func snapshot() -> [UInt8] { Array(items.joined(separator: "\n").utf8) }
-
-    func restore(from snapshot: [UInt8]) throws {
-        items =
-            snapshot.isEmpty
-            ? []
-            : String(decoding: snapshot, as: UTF8.self).split(
-                separator: "\n", omittingEmptySubsequences: false
-            ).map(String.init)
-    }
-}
-
 /// Delivers envelopes between nodes in this process, and can cut nodes off.
 final class LocalNetwork: Sendable {
     private let nodes = Mutex<[NodeID: @Sendable (Envelope) -> Void]>([:])
@@ -66,14 +44,6 @@ final class CountingLogStore: LogStore {
     func installSnapshot(index: LogIndex, term: Term) throws(StorageError) {
         try inner.installSnapshot(index: index, term: term)
     }
-}
-
-func temporaryDirectory() throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "keyval-node-\(UUID().uuidString)"
-    ).path
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 func config(_ id: NodeID, seed: UInt64) -> RaftConfig {

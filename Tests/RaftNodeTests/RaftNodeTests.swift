@@ -189,7 +189,7 @@ struct RaftNodeTests {
 struct RecoveryTests {
     @Test("a node on SQLite and snapshot files survives a restart with every acknowledged write")
     func sqliteRestart() async throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory(prefix: "keyval-node")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = ClusterConfiguration(voters: ["n1"])
         var options = fastTicks
@@ -214,7 +214,7 @@ struct RecoveryTests {
 
     @Test("a damaged snapshot file stops the node from starting, naming the file")
     func corruptSnapshotRefused() async throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory(prefix: "keyval-node")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let snapshots = try FileSnapshotStore(directory: directory)
         let metadata = SnapshotMetadata(
@@ -277,7 +277,7 @@ struct RecoveryTests {
 struct DataDirectoryTests {
     @Test("a missing raft.db beside snapshots is refused: the term and vote are gone")
     func missingDatabaseRefused() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory(prefix: "keyval-node")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do {
             let opened = try DataDirectory.open(directory)
@@ -295,7 +295,7 @@ struct DataDirectoryTests {
 
     @Test("a fresh data directory opens, and opens again")
     func freshDirectoryOpens() throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory(prefix: "keyval-node")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         do { _ = try DataDirectory.open(directory) }
         let reopened = try DataDirectory.open(directory)
@@ -328,7 +328,7 @@ struct AppliedIndexTests {
     @Test(
         "a restarted node applies everything it had applied before any election, so applied never goes back")
     func appliedNeverGoesBack() async throws {
-        let directory = try temporaryDirectory()
+        let directory = try makeTemporaryDirectory(prefix: "keyval-node")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let configuration = ClusterConfiguration(voters: ["n1"])
         let options = RaftNodeOptions(

@@ -1,4 +1,5 @@
 import Raft
+import TestSupport
 import Testing
 
 @Suite("LogStore: the recorded commit index")

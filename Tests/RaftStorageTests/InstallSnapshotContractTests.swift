@@ -1,4 +1,5 @@
 import Raft
+import TestSupport
 import Testing
 
 /// `LogStore.installSnapshot(index:term:)`, run against both stores: a snapshot from the leader

@@ -1,4 +1,5 @@
 import Raft
+import TestSupport
 import Testing
 
 /// The `LogStore` contract, run against both stores: what `persist` and `compact` keep, what they

@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
 
 /// What only the SQLite store can get wrong: damaged, foreign, missing or shared files. Each must

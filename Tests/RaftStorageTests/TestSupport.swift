@@ -1,35 +1,8 @@
 import CSQLite
 import Foundation
 import Raft
+import TestSupport
 import Testing
-
-/// Runs `body` with a fresh directory under the system's temporary directory, removed afterwards.
-func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    let path = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
-/// `withTemporaryDirectory` for an async body.
-func withTemporaryDirectory<R>(_ body: (String) async throws -> R) async throws -> R {
-    let path = try makeTemporaryDirectory()
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
-
-private func makeTemporaryDirectory() throws -> String {
-    let base = NSTemporaryDirectory().hasSuffix("/") ? NSTemporaryDirectory() : NSTemporaryDirectory() + "/"
-    var template = Array((base + "raft-storage-tests.XXXXXX").utf8CString)
-    guard let created = mkdtemp(&template) else {
-        throw TestFailure("mkdtemp failed: \(String(cString: strerror(errno)))")
-    }
-    return String(cString: created)
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// The two `LogStore`s, for the contract suite that runs against both.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {

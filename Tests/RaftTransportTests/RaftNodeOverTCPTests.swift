@@ -4,34 +4,6 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// A state machine for the smoke test: the applied commands, as strings (a minimal copy of
-/// RaftNodeTests' ListMachine; test targets do not import each other).
-final class ListMachine: StateMachine {
-    private(set) var items: [String] = []
-
-    func apply(_ entry: Entry) -> Int {
-        if entry.kind == .command { items.append(String(decoding: entry.data, as: UTF8.self)) }
-        return items.count
-    }
-
-    func snapshot() -> [UInt8] { Array(items.joined(separator: "\n").utf8) }
-
-    func restore(from snapshot: [UInt8]) throws {
-        items =
-            snapshot.isEmpty
-            ? [] : String(decoding: snapshot, as: UTF8.self).split(separator: "\n").map(String.init)
-    }
-}
-
-/// Where a transport's callbacks find their node, which is created after the transport.
-final class NodeSlot: Sendable {
-    private let slot = Mutex<RaftNode<ListMachine>?>(nil)
-    var node: RaftNode<ListMachine>? {
-        get { slot.withLock { $0 } }
-        set { slot.withLock { $0 = newValue } }
-    }
-}
-
 @Suite("RaftNode over TCPTransport", .timeLimit(.minutes(1)))
 struct RaftNodeOverTCPTests {
     @Test("three nodes on real sockets elect a leader and replicate proposals to every node")
@@ -39,7 +11,7 @@ struct RaftNodeOverTCPTests {
         let ids: [NodeID] = ["n1", "n2", "n3"]
         let book = AddressBook()
         let logs = LogRecorder()
-        let slots = ids.map { _ in NodeSlot() }
+        let slots = ids.map { _ in NodeSlot<ListMachine>() }
         let transports = zip(ids, slots).map { id, slot in
             TCPTransport(
                 localID: id, clusterID: "smoke", listenAddress: "127.0.0.1:0", peerAddress: book.lookup,

@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
 
 /// Damage to the newest snapshot file: every kind must make `loadNewest()` throw `.corrupt`

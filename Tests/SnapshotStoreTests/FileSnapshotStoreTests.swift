@@ -1,5 +1,6 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
 
 /// What `FileSnapshotStore` keeps: round trips, retention, leftovers of a crashed save, and

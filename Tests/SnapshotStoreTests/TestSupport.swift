@@ -1,25 +1,7 @@
 import Foundation
 import Raft
+import TestSupport
 import Testing
-
-/// Runs `body` with a fresh data directory under the system's temporary directory, removed
-/// afterwards.
-func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
-    var template = Array(
-        (NSTemporaryDirectory() as NSString).appendingPathComponent("snapshot-store-tests.XXXXXX").utf8CString
-    )
-    guard let created = mkdtemp(&template) else {
-        throw TestFailure("mkdtemp failed: \(String(cString: strerror(errno)))")
-    }
-    let path = String(cString: created)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
 
 /// A snapshot through `index` at `term` with `count` bytes of data that depend on the index.
 func snapshot(

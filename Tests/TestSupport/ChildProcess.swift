@@ -15,7 +15,7 @@ public final class ChildProcess: @unchecked Sendable {
         errorPath = logPrefix + ".err"
         for path in [outputPath, errorPath] {
             guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw ProcessTestError("cannot create \(path)")
+                throw TestFailure("cannot create \(path)")
             }
         }
         process = Process()

@@ -22,12 +22,12 @@ public func freeLoopbackPort() throws -> Int {
         guard isNew else { continue }
         if try isBindable(port) { return port }
     }
-    throw ProcessTestError("no free loopback port found in 200 tries")
+    throw TestFailure("no free loopback port found in 200 tries")
 }
 
 private func isBindable(_ port: Int) throws -> Bool {
     let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard descriptor >= 0 else { throw ProcessTestError("socket() failed: errno \(errno)") }
+    guard descriptor >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
     defer { close(descriptor) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)

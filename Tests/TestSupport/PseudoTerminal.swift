@@ -22,10 +22,10 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
         var number: UInt32 = 0
         guard master >= 0, ioctl(master, Self.setLock, &unlock) == 0,
             ioctl(master, Self.getNumber, &number) == 0
-        else { throw ProcessTestError("cannot open a pseudo-terminal: errno \(errno)") }
+        else { throw TestFailure("cannot open a pseudo-terminal: errno \(errno)") }
         let slavePath = "/dev/pts/\(number)"
         let slave = open(slavePath, O_RDWR | O_NOCTTY)
-        guard slave >= 0 else { throw ProcessTestError("cannot open \(slavePath): errno \(errno)") }
+        guard slave >= 0 else { throw TestFailure("cannot open \(slavePath): errno \(errno)") }
         var size = winsize(ws_row: 40, ws_col: 200, ws_xpixel: 0, ws_ypixel: 0)
         _ = ioctl(slave, UInt(TIOCSWINSZ), &size)
         let flags = fcntl(master, F_GETFL)
@@ -83,7 +83,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
                 return String(screen[..<range.upperBound])
             }
             guard ContinuousClock.now < deadline else {
-                throw ProcessTestError(
+                throw TestFailure(
                     "\"\(text)\" did not appear within \(timeout); the terminal shows:\n\(transcript)")
             }
             try? await Task.sleep(for: .milliseconds(10))
@@ -97,7 +97,7 @@ public final class PseudoTerminalProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while !transcript.contains(text) {
             guard ContinuousClock.now < deadline else {
-                throw ProcessTestError(
+                throw TestFailure(
                     "\"\(text)\" did not appear within \(timeout); the terminal shows:\n\(transcript)")
             }
             try? await Task.sleep(for: .milliseconds(10))

@@ -19,23 +19,41 @@ public func locateExecutable(named name: String) throws -> String {
             directory.deleteLastPathComponent()
         }
     }
-    throw ProcessTestError(
+    throw TestFailure(
         "\(name) is not built next to the test binary (searched \(searched)); build it with `swift build --build-tests`"
     )
 }
 
-/// A failure of the test harness itself, with a message saying what went wrong.
-public struct ProcessTestError: Error, CustomStringConvertible {
+/// A failure of a test or of its harness, with a message saying what went wrong.
+public struct TestFailure: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }
 
-/// A fresh directory under the system's temporary directory.
-public func makeTemporaryDirectory(prefix: String) throws -> String {
+/// A fresh directory under the system's temporary directory; the caller removes it.
+public func makeTemporaryDirectory(prefix: String = "keyval-test") throws -> String {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         .path
     try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
+}
+
+/// Runs `body` with a fresh directory under the system's temporary directory, removed afterwards.
+public func withTemporaryDirectory<R>(prefix: String = "keyval-test", _ body: (String) throws -> R) throws
+    -> R
+{
+    let path = try makeTemporaryDirectory(prefix: prefix)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+/// `withTemporaryDirectory` for an async body.
+public func withTemporaryDirectory<R>(prefix: String = "keyval-test", _ body: (String) async throws -> R)
+    async throws -> R
+{
+    let path = try makeTemporaryDirectory(prefix: prefix)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
 }
 
 /// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
