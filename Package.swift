@@ -23,6 +23,7 @@ let package = Package(
         .executable(name: "keyval", targets: ["keyval"]),
         .executable(name: "raft-sim", targets: ["raft-sim"]),
         .executable(name: "keyval-bench", targets: ["keyval-bench"]),
+        .executable(name: "raft-core-bench", targets: ["raft-core-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -92,6 +93,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The Raft algorithm alone: three cores in one thread, no disk, no network.
+        .executableTarget(
+            name: "raft-core-bench",
+            dependencies: ["RaftCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The crash-torture children that RaftStorageTests and RaftNodeTests run and SIGKILL, and
         // what they share (line output, failing, exiting when orphaned).
         .target(name: "TortureChild"),
