@@ -30,14 +30,14 @@ extension KVStore {
     /// The complete state as bytes. Deterministic: replicas with equal states produce identical
     /// snapshots, whatever order they inserted keys in.
     public func snapshot() -> [UInt8] {
-        // Byte order, not `String` order: cheaper, and independent of Unicode tables.
-        let entries = Array(items)
-        let order = StoreKey.ascendingOrder(entries.lazy.map(\.key))
+        // `items` is kept in byte order, not `String` order: cheaper, and independent of Unicode
+        // tables, so it is written as it is.
         let sessionList = sessions.inRecencyOrder()
 
         var capacity = 64 + sessionList.count * 64
-        for (key, item) in entries {
+        items.forEach { key, item in
             capacity += ByteWriter.stringSize(key.string) + ByteWriter.stringSize(item.value) + 10
+            return true
         }
         var writer = ByteWriter(capacity: capacity)
 
@@ -45,12 +45,12 @@ extension KVStore {
         writer.write(Self.snapshotFormatVersion)
         writer.writeVarint(appliedIndex.value)
         writer.writeVarint(UInt64(sessions.capacity))
-        writer.writeVarint(UInt64(entries.count))
-        for position in order {
-            let (key, item) = entries[position]
+        writer.writeVarint(UInt64(items.count))
+        items.forEach { key, item in
             writer.writeString(key.string)
             writer.writeString(item.value)
             writer.writeVarint(item.version.value)
+            return true
         }
         writer.writeVarint(UInt64(sessionList.count))
         for (client, session) in sessionList {
@@ -95,7 +95,6 @@ extension KVStore {
 
         // An item takes at least 4 bytes: key length, one key byte, value length, version.
         let itemCount = try reader.readCount(minimumItemBytes: 4)
-        items.reserveCapacity(itemCount)
         var previousKey: Range<Int>?
         for _ in 0..<itemCount {
             let keyRange = try reader.readStringBytes(
@@ -110,7 +109,7 @@ extension KVStore {
             guard version > .zero && version <= applied else {
                 throw .inconsistentSnapshot(reason: "\(key.string) at \(version), applied \(applied)")
             }
-            items[key] = KVItem(value: value, version: version)
+            items.updateValue(KVItem(value: value, version: version), forKey: key)
         }
 
         // A session takes at least 19 bytes: client ID, sequence, last use, result tag.

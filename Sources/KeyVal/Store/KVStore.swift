@@ -16,7 +16,9 @@ public struct KVStore: Sendable, Equatable {
     /// The index of the last entry applied (or skipped, for entries without a command).
     // Invariant: every item's version and every session's lastUsed is <= appliedIndex.
     public internal(set) var appliedIndex: LogIndex = .zero
-    var items: [StoreKey: KVItem] = [:]
+    /// In key-byte order, and shared with copies: a snapshot is a copy taken in O(1), encoded off
+    /// the node's loop while this one goes on changing (`OrderedMap`).
+    var items = OrderedMap<StoreKey, KVItem>()
     var sessions: ClientSessions
 
     /// `sessionCapacity` is part of the replicated state: all replicas must start with the same
@@ -121,7 +123,7 @@ public struct KVStore: Sendable, Equatable {
                 case .exists: current != nil
                 }
             guard holds else { return .conditionFailed(currentVersion: current) }
-            items[key] = KVItem(value: value, version: index)
+            items.updateValue(KVItem(value: value, version: index), forKey: key)
             return .written(version: index, created: current == nil)
         }
     }
