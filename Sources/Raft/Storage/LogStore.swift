@@ -41,7 +41,9 @@ public protocol LogStore: AnyObject {
     /// from the first new or conflicting index on: truncate only on conflict (Figure 2,
     /// AppendEntries rule 3). `commitIndex`, if given, is recorded in the same transaction (the
     /// stored value only ever grows); the node records it before applying what it covers, so a
-    /// restart never applies less than before. A call with none of the three does nothing.
+    /// restart after a crash never applies less than before. A call with only a commit index need
+    /// not sync: it must survive the process's crash, and may be lost with a power cut until the
+    /// next synced call. A call with none of the three does nothing.
     ///
     /// Refused with `.invalidArgument`, writing nothing (not even the hard state), unless
     /// `entries` are contiguous, the first one is after the compacted prefix and at most one
