@@ -72,6 +72,10 @@ extension APIError {
                 retryAfter: true)
         case .invalidMembershipChange(let reason):
             self.init(.badRequest, reason)
+        case .memberConflict(let reason):
+            self.init(.conflict, reason)
+        case .memberUnreachable(let reason, let timedOut):
+            self.init(timedOut ? .gatewayTimeout : .badGateway, reason)
         case .membershipChangeInProgress:
             self.init(.conflict, error.description, retryAfter: true)
         case .unavailable(let reason):

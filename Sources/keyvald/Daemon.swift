@@ -182,7 +182,10 @@ struct Daemon {
         let server = KeyValHTTPServer(
             replica: NodeReplica(
                 node: node, clusterID: clusterID, commitTimeout: writeTimeout,
-                leaderWait: Self.tick * (2 * electionTicks + 10)),
+                leaderWait: Self.tick * (2 * electionTicks + 10),
+                identify: { [transport] address throws(IdentifyError) in
+                    try await transport.identify(address, timeout: .seconds(3))
+                }),
             nodeID: id.name,
             client: client,
             configuration: .init(host: httpAddress.host, port: httpAddress.port), logger: logger,

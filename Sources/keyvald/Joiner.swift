@@ -56,8 +56,9 @@ struct Joiner {
         }
         switch response.status {
         case 200..<300: return response
-        case 409:
-            // Another node's join is being committed: one change at a time (thesis §4.1).
+        case 409 where response.header("Retry-After") != nil:
+            // Another node's join is being committed: one change at a time (thesis §4.1). A 409
+            // without Retry-After is a refusal (this node's address answers as another node).
             logger.info("\(target): \(response.bodyText); retrying")
             return nil
         case 500...:
