@@ -16,6 +16,8 @@ struct NodeReplica: KVReplica {
     /// How long a request that finds no leader (an election, or a transfer, under way) waits for
     /// one before the client gets 503: elections end within about two election timeouts.
     var leaderWait: Duration = .seconds(1)
+    /// Where this node's transport listens, as peers dial it.
+    var raftAddress: String
     /// Asks who listens at a Raft address (`TCPTransport.identify`); the leader checks a new
     /// member's address with it before it proposes the change.
     var identify: @Sendable (_ raftAddress: String) async throws(IdentifyError) -> WireCodec.Hello
@@ -99,6 +101,13 @@ struct NodeReplica: KVReplica {
         }
         let status = await node.status
         if status.role == .leader, status.configuration.member(id)?.raftAddress != request.addr {
+            // Another process calling itself by the leader's id: it would answer the check.
+            if id == status.id, request.addr != raftAddress {
+                throw .memberConflict(
+                    reason:
+                        "\(id) was not added at \(request.addr): \(id) is this node, the leader, at \(raftAddress)"
+                )
+            }
             try await check(id, at: request.addr)
         }
         var member: Member
