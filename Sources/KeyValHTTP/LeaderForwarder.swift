@@ -37,8 +37,9 @@ struct LeaderForwarder: Sendable {
             address = try NetworkAddress(parsing: leader.haddr)
         } catch {
             return APIError(
-                .serviceUnavailable, "the leader \(leader.id) has an invalid HTTP address \(leader.haddr)",
-                fields: [("leader", .string(leader.id))], retryAfter: true
+                .serviceUnavailable,
+                "the leader \(leader.id) has an invalid HTTP address \(leader.haddr); the request was not applied",
+                fields: [("leader", .string(leader.id)), APIError.notApplied], retryAfter: true
             ).response
         }
         var headers: [(name: String, value: String)] = []

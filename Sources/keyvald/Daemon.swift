@@ -85,6 +85,7 @@ struct Daemon {
 
         // Which cluster, and how this node enters it.
         let clusterID: String
+        let httpAddresses = HTTPAddressBook()
         var joiner: Joiner?
         if hasState {
             guard let stored else {
@@ -109,7 +110,9 @@ struct Daemon {
             }
         } else if let joinTarget {
             let found = Joiner(target: joinTarget, client: client, logger: logger)
-            let theirs = try await found.clusterID()
+            let report = try await found.status()
+            let theirs = report.clusterID
+            httpAddresses.learn(from: report)
             if let stored, stored.clusterID != theirs {
                 throw DaemonError.dataDirectory(
                     "\(dataDirectory) belongs to cluster \(stored.clusterID), but \(joinTarget) is in cluster \(theirs)"
@@ -183,6 +186,7 @@ struct Daemon {
             replica: NodeReplica(
                 node: node, clusterID: clusterID, commitTimeout: writeTimeout,
                 leaderWait: Self.tick * (2 * electionTicks + 10), raftAddress: raftAddress.description,
+                httpAddresses: httpAddresses,
                 identify: { [transport] address throws(IdentifyError) in
                     try await transport.identify(address, timeout: .seconds(3))
                 }),

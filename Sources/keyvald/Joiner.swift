@@ -14,7 +14,11 @@ struct Joiner {
     var patience: Duration = .seconds(60)
 
     /// The cluster id the target reports in `/status`.
-    func clusterID() async throws(DaemonError) -> String {
+    func clusterID() async throws(DaemonError) -> String { try await status().clusterID }
+
+    /// The target's `/status`: the cluster id, and the members' HTTP addresses, which a joiner
+    /// needs to forward requests before its own log names them.
+    func status() async throws(DaemonError) -> StatusReport {
         let response = try await retrying("ask \(target) for its cluster id") {
             () async throws(DaemonError) -> Attempt in
             try await send(HTTPClientRequest(method: "GET", path: "/status"))
@@ -24,7 +28,7 @@ struct Joiner {
         else {
             throw .joinFailed("\(target) answered /status with something that is not a keyval status")
         }
-        return report.clusterID
+        return report
     }
 
     /// Asks the cluster to add this node; returns once the change is committed.

@@ -18,6 +18,9 @@ struct NodeReplica: KVReplica {
     var leaderWait: Duration = .seconds(1)
     /// Where this node's transport listens, as peers dial it.
     var raftAddress: String
+    /// Members' HTTP addresses learned outside the log (a joiner's first `/status`), for a leader
+    /// the configuration does not name yet.
+    var httpAddresses: HTTPAddressBook
     /// Asks who listens at a Raft address (`TCPTransport.identify`); the leader checks a new
     /// member's address with it before it proposes the change.
     var identify: @Sendable (_ raftAddress: String) async throws(IdentifyError) -> WireCodec.Hello
@@ -212,10 +215,15 @@ struct NodeReplica: KVReplica {
         }
     }
 
+    /// The leader as the configuration names it; its HTTP address from `httpAddresses` when the
+    /// configuration has none for it. A node that has just joined hears from the leader before
+    /// its log holds the configuration that names it (the entries, or a snapshot, are still on
+    /// their way), and it must be able to forward from that moment.
     private func leader(named id: NodeID, in configuration: ClusterConfiguration) -> StatusReport.Leader {
         let member = configuration.member(id)
-        return StatusReport.Leader(
-            id: id.name, haddr: member?.httpAddress ?? "", raddr: member?.raftAddress ?? "")
+        var haddr = member?.httpAddress ?? ""
+        if haddr.isEmpty { haddr = httpAddresses.address(of: id) ?? "" }
+        return StatusReport.Leader(id: id.name, haddr: haddr, raddr: member?.raftAddress ?? "")
     }
 
     private func map(_ error: NodeError) -> ReplicaError {

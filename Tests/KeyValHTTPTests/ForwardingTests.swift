@@ -113,7 +113,7 @@ struct ForwardingTests {
             #expect(response.header("Retry-After") == "1")
             #expect(
                 response.bodyText
-                    == #"{"error":"leadership is changing: nA forwarded this request here, but the leader is now nA","leader":"nA"}"#
+                    == #"{"error":"leadership is changing: nA forwarded this request here, but the leader is now nA; the request was not applied","leader":"nA","applied":false}"#
             )
             #expect(leader.replica.commands.isEmpty)
             #expect(follower.replica.commands.isEmpty)
@@ -140,7 +140,9 @@ struct ForwardingTests {
                 response.bodyText.hasPrefix(
                     #"{"error":"the leader nGone at 127.0.0.1:\#(closedPort) cannot be reached: "#))
             #expect(
-                response.bodyText.hasSuffix(#""leader":"nGone","leader_haddr":"127.0.0.1:\#(closedPort)"}"#))
+                response.bodyText.hasSuffix(
+                    #"; the request was not applied","leader":"nGone","leader_haddr":"127.0.0.1:\#(closedPort)","applied":false}"#
+                ))
         }
     }
 
@@ -151,7 +153,9 @@ struct ForwardingTests {
             #expect(response.status == 503)
             #expect(response.header("Retry-After") == "1")
             #expect(
-                response.bodyText == #"{"error":"no leader is known; an election is probably under way"}"#)
+                response.bodyText
+                    == #"{"error":"no leader is known; an election is probably under way; the request was not applied","applied":false}"#
+            )
         }
     }
 }
