@@ -60,7 +60,44 @@ struct ForwardingTests {
                     == .compareAndSet(
                         "k", if: .versionEquals(LogIndex(9)), value: "x",
                         client: ClientRequest(clientID: ClientID(hex: id)!, sequence: 1)))
-            #expect(commands.last == .compareAndSet("new", if: .absent, value: "n"))
+            #expect(commands.last?.operation == .compareAndSet(key: "new", condition: .absent, value: "n"))
+        }
+    }
+
+    @Test(
+        "a forwarded write without a client session gets the forwarding node's own stamp; one the client stamped keeps it"
+    )
+    func forwardedWritesAreStamped() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            for k in 0..<3 {
+                _ = try await follower.request("POST", "/key", body: #"{"a\#(k)":"1"}"#)
+            }
+            _ = try await follower.request("PUT", "/key/p", body: #""x""#)
+            _ = try await follower.request("DELETE", "/key/p")
+            let id = "000000000000000000000000000000bb"
+            _ = try await follower.request(
+                "POST", "/key", headers: [("Keyval-Client-Id", id), ("Keyval-Sequence", "7")],
+                body: #"{"c":"1"}"#)
+            let stamps = leader.replica.commands.map(\.client)
+            #expect(stamps.count == 6)
+            // One after another, the follower reuses its session with increasing sequences.
+            let own = stamps.prefix(5).compactMap { $0 }
+            #expect(own.count == 5, "\(stamps)")
+            #expect(Set(own.map(\.clientID)).count == 1)
+            #expect(own.map(\.sequence) == [1, 2, 3, 4, 5])
+            #expect(stamps.last == ClientRequest(clientID: ClientID(hex: id)!, sequence: 7))
+
+            // Concurrent forwards never share a session (a session has one request at a time).
+            let concurrent = try await withThrowingTaskGroup(of: Void.self) { group in
+                for k in 0..<20 {
+                    group.addTask { _ = try await follower.request("POST", "/key", body: #"{"b\#(k)":"1"}"#) }
+                }
+                try await group.waitForAll()
+                return leader.replica.commands.dropFirst(6).compactMap(\.client)
+            }
+            #expect(concurrent.count == 20)
+            let pairs = Set(concurrent.map { "\($0.clientID) \($0.sequence)" })
+            #expect(pairs.count == 20, "no stamp used twice")
         }
     }
 

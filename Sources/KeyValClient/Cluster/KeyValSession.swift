@@ -288,8 +288,12 @@ public actor KeyValSession {
             }
             let response: HTTPClientResponse
             do {
+                var request = make(stamp)
+                // A stamped write may reach the servers twice: the second copy is answered from
+                // the session table, so the HTTP client may resend it on a fresh connection.
+                if isWrite { request.isIdempotent = true }
                 response = try await http.execute(
-                    make(stamp), host: target.host, port: target.port,
+                    request, host: target.host, port: target.port,
                     timeout: min(options.attemptTimeout, remaining))
             } catch {
                 switch error {
