@@ -10,7 +10,7 @@ public final class SilentListener: Sendable {
 
     public init() throws {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw ProcessTestError("socket() failed: errno \(errno)") }
+        guard descriptor >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
@@ -22,7 +22,7 @@ public final class SilentListener: Sendable {
         }
         guard bound == 0, listen(descriptor, 16) == 0 else {
             close(descriptor)
-            throw ProcessTestError("cannot listen on 127.0.0.1: errno \(errno)")
+            throw TestFailure("cannot listen on 127.0.0.1: errno \(errno)")
         }
         var actual = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -31,7 +31,7 @@ public final class SilentListener: Sendable {
         }
         guard named == 0 else {
             close(descriptor)
-            throw ProcessTestError("getsockname() failed: errno \(errno)")
+            throw TestFailure("getsockname() failed: errno \(errno)")
         }
         self.descriptor = descriptor
         port = Int(UInt16(bigEndian: actual.sin_port))
