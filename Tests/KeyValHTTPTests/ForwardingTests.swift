@@ -101,6 +101,21 @@ struct ForwardingTests {
         }
     }
 
+    @Test("a forwarding session the leader has forgotten is replaced and the write sent again, once")
+    func expiredForwardingSession() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            #expect(try await follower.request("POST", "/key", body: #"{"a":"1"}"#).status == 200)
+            // The leader's state machine forgets every session (as eviction would).
+            leader.replica.state.withLock { $0.store = KVStore() }
+            let again = try await follower.request("POST", "/key", body: #"{"b":"2"}"#)
+            #expect(again.status == 200, "\(again.bodyText)")
+            let stamps = leader.replica.commands.compactMap(\.client)
+            try #require(stamps.map(\.sequence) == [1, 2, 1], "\(stamps)")
+            #expect(stamps[0].clientID == stamps[1].clientID && stamps[2].clientID != stamps[0].clientID)
+            #expect(leader.replica.store.get("b")?.value == "2")
+        }
+    }
+
     @Test("linearizable reads, deletes and membership changes are forwarded; stale reads are served locally")
     func readsAndMembership() async throws {
         try await withFollowerAndLeader { follower, leader in
