@@ -4,9 +4,12 @@ import KeyValClient
 package enum ErrorKind: String, CaseIterable, Sendable {
     /// `noNodeReachable`: no known node could be reached (refused, reset, or no answer in time).
     case unreachable
-    /// `unavailable`: nodes answered 503 (no leader, or a write's outcome not known) until the
-    /// operation's `--timeout`.
+    /// `unavailable`: nodes refused with 503 until the operation's `--timeout` and nothing was
+    /// applied (no leader, or not forwarded to it): a refusal, safe to retry.
     case unavailable
+    /// `unavailable` where a write may have applied: a node proposed it and did not learn its
+    /// outcome in time (or a forward to the leader went unanswered). Not a refusal.
+    case uncertain
     /// `outcomeUnknown`: the servers expired the client's session while a write was retried.
     case expired
     /// `rejected`: a 4xx answer other than a conflict, e.g. a value over the server's limit.
@@ -17,7 +20,7 @@ package enum ErrorKind: String, CaseIterable, Sendable {
     package init(_ error: KeyValClientError) {
         switch error {
         case .noNodeReachable: self = .unreachable
-        case .unavailable: self = .unavailable
+        case .unavailable(_, let mayHaveApplied): self = mayHaveApplied ? .uncertain : .unavailable
         case .outcomeUnknown: self = .expired
         case .rejected: self = .rejected
         case .unexpectedAnswer: self = .unexpected
@@ -29,9 +32,10 @@ package enum ErrorKind: String, CaseIterable, Sendable {
         switch self {
         case .unreachable: 0
         case .unavailable: 1
-        case .expired: 2
-        case .rejected: 3
-        case .unexpected: 4
+        case .uncertain: 2
+        case .expired: 3
+        case .rejected: 4
+        case .unexpected: 5
         }
     }
 }

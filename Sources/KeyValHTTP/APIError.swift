@@ -26,6 +26,11 @@ struct APIError: Error {
         if retryAfter { headers[.retryAfter] = "1" }
     }
 
+    /// `"applied": false` on a 503: this node neither proposed nor forwarded the request, so it
+    /// was not applied and may be sent again as is (to this node later, or another). A 503
+    /// without it (`outcomeUnknown`) may have applied.
+    static let notApplied: (String, JSONWriter.Value) = ("applied", .bool(false))
+
     static func badRequest(_ message: String, fields: [(String, JSONWriter.Value)] = []) -> APIError {
         APIError(.badRequest, message, fields: fields)
     }
@@ -47,21 +52,22 @@ extension APIError {
         switch error {
         case .notLeader(nil):
             self.init(
-                .serviceUnavailable, "no leader is known; an election is probably under way", retryAfter: true
-            )
+                .serviceUnavailable,
+                "no leader is known; an election is probably under way; the request was not applied",
+                fields: [Self.notApplied], retryAfter: true)
         case .notLeader(let leader?):
             let fields: [(String, JSONWriter.Value)] = [
-                ("leader", .string(leader.id)), ("leader_haddr", .string(leader.haddr)),
+                ("leader", .string(leader.id)), ("leader_haddr", .string(leader.haddr)), Self.notApplied,
             ]
             if leader.haddr.isEmpty {
                 self.init(
                     .serviceUnavailable,
-                    "this node is not the leader, and the leader \(leader.id) has no known HTTP address",
+                    "this node is not the leader, and the leader \(leader.id) has no known HTTP address; the request was not applied",
                     fields: fields, retryAfter: true)
             } else {
                 self.init(
                     .serviceUnavailable,
-                    "this node is not the leader; the leader is \(leader.id) at \(leader.haddr)",
+                    "this node is not the leader; the leader is \(leader.id) at \(leader.haddr); the request was not applied",
                     fields: fields, retryAfter: true)
                 if forwardable { forwardingTarget = leader }
             }
@@ -72,6 +78,10 @@ extension APIError {
                 retryAfter: true)
         case .invalidMembershipChange(let reason):
             self.init(.badRequest, reason)
+        case .memberConflict(let reason):
+            self.init(.conflict, reason)
+        case .memberUnreachable(let reason, let timedOut):
+            self.init(timedOut ? .gatewayTimeout : .badGateway, reason)
         case .membershipChangeInProgress:
             self.init(.conflict, error.description, retryAfter: true)
         case .unavailable(let reason):
@@ -94,16 +104,27 @@ extension APIError {
     static func forwardingLoop(forwardedBy: String, leader: StatusReport.Leader) -> APIError {
         APIError(
             .serviceUnavailable,
-            "leadership is changing: \(forwardedBy) forwarded this request here, but the leader is now \(leader.id)",
-            fields: [("leader", .string(leader.id))], retryAfter: true)
+            "leadership is changing: \(forwardedBy) forwarded this request here, but the leader is now \(leader.id); the request was not applied",
+            fields: [("leader", .string(leader.id)), Self.notApplied], retryAfter: true)
     }
 
-    /// The leader did not answer the forwarded request.
+    /// The leader did not answer the forwarded request. Only a failed connect proves it was not
+    /// sent; after a timeout or a closed connection the leader may have applied it.
     static func leaderUnreachable(_ leader: StatusReport.Leader, _ error: HTTPClientError) -> APIError {
-        APIError(
-            .serviceUnavailable, "the leader \(leader.id) at \(leader.haddr) cannot be reached: \(error)",
-            fields: [("leader", .string(leader.id)), ("leader_haddr", .string(leader.haddr))],
-            retryAfter: true)
+        var fields: [(String, JSONWriter.Value)] = [
+            ("leader", .string(leader.id)), ("leader_haddr", .string(leader.haddr)),
+        ]
+        if case .connectFailed = error {
+            fields.append(Self.notApplied)
+            return APIError(
+                .serviceUnavailable,
+                "the leader \(leader.id) at \(leader.haddr) cannot be reached: \(error); the request was not applied",
+                fields: fields, retryAfter: true)
+        }
+        return APIError(
+            .serviceUnavailable,
+            "the leader \(leader.id) at \(leader.haddr) did not answer the forwarded request: \(error); the outcome is unknown (retry with the same Keyval-Client-Id and Keyval-Sequence to learn it)",
+            fields: fields, retryAfter: true)
     }
 
     /// The refusals among write results; nil for results that are answers.

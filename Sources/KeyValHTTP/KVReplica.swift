@@ -45,6 +45,12 @@ public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
     case outcomeUnknown(reason: String)
     /// A membership change that cannot be made as asked (unknown node, address in use, …). 400.
     case invalidMembershipChange(reason: String)
+    /// The address given for a new member (or a member's new address) answers as another node,
+    /// or as a node of another cluster. 409, without `Retry-After`: retrying will not help.
+    case memberConflict(reason: String)
+    /// The address given for a new member does not answer as a keyval node: nothing listens, or
+    /// what answers is not a Raft node (502), or it did not answer in time (504, `timedOut`).
+    case memberUnreachable(reason: String, timedOut: Bool)
     /// Another membership change is still in flight, or the leader has not yet committed an entry
     /// of its term (thesis §4.1). 409; retry shortly.
     case membershipChangeInProgress
@@ -55,7 +61,9 @@ public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .notLeader(let leader): "not the leader (leader: \(leader?.id ?? "unknown"))"
         case .outcomeUnknown(let reason): "outcome unknown: \(reason)"
-        case .invalidMembershipChange(let reason): reason
+        case .invalidMembershipChange(let reason), .memberConflict(let reason),
+            .memberUnreachable(let reason, _):
+            reason
         case .membershipChangeInProgress: "another membership change is in progress; retry shortly"
         case .unavailable(let reason): "unavailable: \(reason)"
         }

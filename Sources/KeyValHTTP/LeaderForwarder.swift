@@ -25,6 +25,18 @@ struct LeaderForwarder: Sendable {
     var nodeID: String
     var timeout: Duration
     var logger: Logger
+    /// Stamps for forwarded writes that carry no client session.
+    var sessions = ForwardingSessions()
+
+    /// `POST /key`, `PUT /key/<k>`, `DELETE /key/<k>`: the writes a client session dedupes.
+    private static func isKeyedWrite(_ request: Request) -> Bool {
+        let path = request.uri.path
+        switch request.method {
+        case .post: return path == "/key"
+        case .put, .delete: return path.hasPrefix("/key/")
+        default: return false
+        }
+    }
 
     /// Sends `request` (whose body was already read into `body`) to `leader` and returns its
     /// response, or a 503 with `Retry-After` naming the leader when it cannot be reached.
@@ -37,30 +49,58 @@ struct LeaderForwarder: Sendable {
             address = try NetworkAddress(parsing: leader.haddr)
         } catch {
             return APIError(
-                .serviceUnavailable, "the leader \(leader.id) has an invalid HTTP address \(leader.haddr)",
-                fields: [("leader", .string(leader.id))], retryAfter: true
+                .serviceUnavailable,
+                "the leader \(leader.id) has an invalid HTTP address \(leader.haddr); the request was not applied",
+                fields: [("leader", .string(leader.id)), APIError.notApplied], retryAfter: true
             ).response
         }
         var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(Self.forwardedRequestHeaders.count + 1)
+        headers.reserveCapacity(Self.forwardedRequestHeaders.count + 3)
         for name in Self.forwardedRequestHeaders {
             if let value = request.headers[name] { headers.append((name.canonicalName, value)) }
         }
         headers.append(
             (HTTPField.Name.keyvalForwardedBy.canonicalName, (chain + [nodeID]).joined(separator: ", ")))
-        let forwarded = HTTPClientRequest(
-            method: request.method.rawValue, path: request.uri.string, headers: headers,
-            body: Array(body.readableBytesView))
+        let isStamped = request.headers[.keyvalClientID] != nil || request.headers[.keyvalSequence] != nil
+        // A keyed write without a session gets one of ours, so it may be delivered twice.
+        let needsStamp = !isStamped && Self.isKeyedWrite(request)
+        let bytes = Array(body.readableBytesView)
 
-        let answer: HTTPClientResponse
-        do {
-            answer = try await client.execute(
-                forwarded, host: address.host, port: address.port, timeout: timeout)
-        } catch {
-            logger.warning(
-                "cannot forward to the leader",
-                metadata: ["leader": "\(leader.id)", "haddr": "\(leader.haddr)", "error": "\(error)"])
-            return APIError.leaderUnreachable(leader, error).response
+        var answer: HTTPClientResponse
+        var lease = needsStamp ? sessions.lease() : nil
+        while true {
+            var attempt = headers
+            if let lease {
+                attempt.append((HTTPField.Name.keyvalClientID.canonicalName, lease.clientID.description))
+                attempt.append((HTTPField.Name.keyvalSequence.canonicalName, String(lease.sequence)))
+            }
+            // Stamped, a write may be resent when a pooled connection closes unanswered: the state
+            // machine dedupes it. Membership changes and leadership transfers are not stamped, so
+            // they never are resent once they may have been written.
+            let forwarded = HTTPClientRequest(
+                method: request.method.rawValue, path: request.uri.string, headers: attempt, body: bytes,
+                isIdempotent: request.method == .get || request.method == .head || isStamped || lease != nil)
+            do {
+                answer = try await client.execute(
+                    forwarded, host: address.host, port: address.port, timeout: timeout)
+            } catch {
+                if let lease { sessions.release(lease) }
+                logger.warning(
+                    "cannot forward to the leader",
+                    metadata: ["leader": "\(leader.id)", "haddr": "\(leader.haddr)", "error": "\(error)"])
+                return APIError.leaderUnreachable(leader, error).response
+            }
+            guard let used = lease else { break }
+            // A 409 without `last_sequence`: the state machine evicted our session (thesis §6.3).
+            // It applied nothing then, and the client never had that session: start a new one
+            // (sequence 1, which cannot be expired) and send the write again, once.
+            if answer.status == 409, used.sequence > 1, !answer.bodyText.contains("\"last_sequence\"") {
+                logger.info("the leader expired a forwarding session; sending again with a new one")
+                lease = sessions.fresh()
+                continue
+            }
+            sessions.release(used)
+            break
         }
         guard (100...599).contains(answer.status) else {
             return APIError(

@@ -85,6 +85,7 @@ struct Daemon {
 
         // Which cluster, and how this node enters it.
         let clusterID: String
+        let httpAddresses = HTTPAddressBook()
         var joiner: Joiner?
         if hasState {
             guard let stored else {
@@ -109,7 +110,9 @@ struct Daemon {
             }
         } else if let joinTarget {
             let found = Joiner(target: joinTarget, client: client, logger: logger)
-            let theirs = try await found.clusterID()
+            let report = try await found.status()
+            let theirs = report.clusterID
+            httpAddresses.learn(from: report)
             if let stored, stored.clusterID != theirs {
                 throw DaemonError.dataDirectory(
                     "\(dataDirectory) belongs to cluster \(stored.clusterID), but \(joinTarget) is in cluster \(theirs)"
@@ -144,13 +147,13 @@ struct Daemon {
         do {
             try await transport.start()
         } catch {
-            throw DaemonError.usage("-raddr \(raftAddress): \(Self.describe(bindError: error))")
+            throw Self.bindFailure(error, address: raftAddress, flag: "raddr", name: "Raft")
         }
         do {
             try await Self.checkCanListen(on: httpAddress)
         } catch {
             await transport.shutdown()
-            throw DaemonError.usage("-haddr \(httpAddress): \(Self.describe(bindError: error))")
+            throw Self.bindFailure(error, address: httpAddress, flag: "haddr", name: "HTTP")
         }
         if !hasState {
             // A joiner records its cluster before it can receive any state, so state is never found
@@ -182,13 +185,19 @@ struct Daemon {
         let server = KeyValHTTPServer(
             replica: NodeReplica(
                 node: node, clusterID: clusterID, commitTimeout: writeTimeout,
-                leaderWait: Self.tick * (2 * electionTicks + 10)),
+                leaderWait: Self.tick * (2 * electionTicks + 10), raftAddress: raftAddress.description,
+                httpAddresses: httpAddresses,
+                identify: { [transport] address throws(IdentifyError) in
+                    try await transport.identify(address, timeout: .seconds(3))
+                }),
             nodeID: id.name,
             client: client,
             configuration: .init(host: httpAddress.host, port: httpAddress.port), logger: logger,
-            onServerRunning: { [logger, httpAddress, raftAddress] _ in
+            onServerRunning: { [logger, httpAddress, raftAddress, isJoining = joiner != nil] _ in
                 httpRunning.store(true, ordering: .relaxed)
                 logger.notice("\(id) serving HTTP on \(httpAddress), Raft on \(raftAddress)")
+                // A joiner has started once it has joined (`JoinService`).
+                if !isJoining { StartupLog.open() }
             })
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: RaftService(node: node, transport: transport)),
@@ -227,7 +236,7 @@ struct Daemon {
             try await group.run()
         } catch {
             if !httpRunning.load(ordering: .relaxed) {
-                throw DaemonError.usage("-haddr \(httpAddress): \(Self.describe(bindError: error))")
+                throw Self.bindFailure(error, address: httpAddress, flag: "haddr", name: "HTTP")
             }
             throw error
         }
@@ -304,12 +313,19 @@ struct Daemon {
         guard result == 0 else { throw IOError(errnoCode: errno, reason: "bind") }
     }
 
-    /// NIO's bind errors name the syscall; people want the cause.
-    private static func describe(bindError error: any Error) -> String {
+    /// NIO's bind errors name the syscall; people want the cause: `port 11000 is already in use
+    /// (HTTP)`, or the flag and what is wrong with its address.
+    private static func bindFailure(_ error: any Error, address: NetworkAddress, flag: String, name: String)
+        -> DaemonError
+    {
         let text = "\(error)"
-        if text.contains("Address already in use") { return "the port is already in use" }
-        if text.contains("Cannot assign requested address") { return "not an address of this machine" }
-        return text
+        if text.contains("Address already in use") {
+            return .usage("port \(address.port) is already in use (\(name))")
+        }
+        if text.contains("Cannot assign requested address") {
+            return .usage("-\(flag) \(address): not an address of this machine")
+        }
+        return .usage("-\(flag) \(address): \(text)")
     }
 
     // MARK: Parsing
@@ -358,6 +374,7 @@ struct JoinService: Service {
     func run() async throws {
         try await joiner.join(request)
         joiner.logger.notice("joined cluster \(clusterID) as \(request.id)")
+        StartupLog.open()
     }
 }
 

@@ -14,9 +14,13 @@ struct Joiner {
     var patience: Duration = .seconds(60)
 
     /// The cluster id the target reports in `/status`.
-    func clusterID() async throws(DaemonError) -> String {
+    func clusterID() async throws(DaemonError) -> String { try await status().clusterID }
+
+    /// The target's `/status`: the cluster id, and the members' HTTP addresses, which a joiner
+    /// needs to forward requests before its own log names them.
+    func status() async throws(DaemonError) -> StatusReport {
         let response = try await retrying("ask \(target) for its cluster id") {
-            () async throws(DaemonError) -> HTTPClientResponse? in
+            () async throws(DaemonError) -> Attempt in
             try await send(HTTPClientRequest(method: "GET", path: "/status"))
         }
         guard let report = try? JSONDecoder().decode(StatusReport.self, from: Data(response.body)),
@@ -24,7 +28,7 @@ struct Joiner {
         else {
             throw .joinFailed("\(target) answered /status with something that is not a keyval status")
         }
-        return report.clusterID
+        return report
     }
 
     /// Asks the cluster to add this node; returns once the change is committed.
@@ -36,7 +40,7 @@ struct Joiner {
             throw .joinFailed("cannot encode the join request: \(error)")
         }
         _ = try await retrying("join the cluster through \(target)") {
-            () async throws(DaemonError) -> HTTPClientResponse? in
+            () async throws(DaemonError) -> Attempt in
             try await send(
                 HTTPClientRequest(
                     method: "POST", path: "/join", headers: [("Content-Type", "application/json")], body: body
@@ -44,26 +48,33 @@ struct Joiner {
         }
     }
 
-    /// Sends `request`; nil means "try again" (unreachable, or 5xx: no leader yet).
-    private func send(_ request: HTTPClientRequest) async throws(DaemonError) -> HTTPClientResponse? {
+    /// One try: an answer, or why to try again (kept for the error if patience runs out).
+    private enum Attempt {
+        case answered(HTTPClientResponse)
+        case retry(String)
+    }
+
+    /// Sends `request`; `.retry` when unreachable, 5xx (no leader yet) or 409 with Retry-After.
+    private func send(_ request: HTTPClientRequest) async throws(DaemonError) -> Attempt {
         let response: HTTPClientResponse
         do {
             response = try await client.execute(
                 request, host: target.host, port: target.port, timeout: .seconds(15))
         } catch {
             logger.info("cannot reach \(target) yet: \(error)")
-            return nil
+            return .retry("\(error)")
         }
         switch response.status {
-        case 200..<300: return response
-        case 409:
-            // Another node's join is being committed: one change at a time (thesis §4.1).
+        case 200..<300: return .answered(response)
+        case 409 where response.header("Retry-After") != nil:
+            // Another node's join is being committed: one change at a time (thesis §4.1). A 409
+            // without Retry-After is a refusal (this node's address answers as another node).
             logger.info("\(target): \(response.bodyText); retrying")
-            return nil
+            return .retry("\(response.status) \(response.bodyText)")
         case 500...:
             logger.info(
                 "\(target) cannot serve \(request.path) yet (\(response.status)): \(response.bodyText)")
-            return nil
+            return .retry("\(response.status) \(response.bodyText)")
         default:
             throw .joinFailed(
                 "\(target) refused \(request.method) \(request.path) (\(response.status)): \(response.bodyText)"
@@ -72,14 +83,18 @@ struct Joiner {
     }
 
     private func retrying(
-        _ what: String, _ attempt: () async throws(DaemonError) -> HTTPClientResponse?
+        _ what: String, _ attempt: () async throws(DaemonError) -> Attempt
     ) async throws(DaemonError) -> HTTPClientResponse {
         let deadline = ContinuousClock.now + patience
         var delay = Duration.milliseconds(100)
         while true {
-            if let response = try await attempt() { return response }
+            let reason: String
+            switch try await attempt() {
+            case .answered(let response): return response
+            case .retry(let why): reason = why
+            }
             guard ContinuousClock.now + delay < deadline else {
-                throw .joinFailed("could not \(what) within \(patience)")
+                throw .joinFailed("could not \(what) within \(patience) (last: \(reason))")
             }
             try? await Task.sleep(for: delay)
             delay = min(delay * 2, .seconds(2))

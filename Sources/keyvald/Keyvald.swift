@@ -86,6 +86,7 @@ enum Main {
         do {
             let daemon = try Daemon(command)
             try await daemon.run()
+            StartupLog.open()
         } catch let error as DaemonError {
             fail(error.description, code: error.exitCode)
         } catch {
@@ -93,8 +94,12 @@ enum Main {
         }
     }
 
+    /// The one line a failed start prints (after a start, the log said what led to it). Errors
+    /// of other layers may span lines (a decoder's debug description); they are joined.
     static func fail(_ message: String, code: Int32) -> Never {
-        FileHandle.standardError.write(Data("keyvald: \(message)\n".utf8))
+        StartupLog.discard()
+        let line = message.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("keyvald: \(line)\n".utf8))
         exit(code)
     }
 }

@@ -16,6 +16,14 @@ struct NodeReplica: KVReplica {
     /// How long a request that finds no leader (an election, or a transfer, under way) waits for
     /// one before the client gets 503: elections end within about two election timeouts.
     var leaderWait: Duration = .seconds(1)
+    /// Where this node's transport listens, as peers dial it.
+    var raftAddress: String
+    /// Members' HTTP addresses learned outside the log (a joiner's first `/status`), for a leader
+    /// the configuration does not name yet.
+    var httpAddresses: HTTPAddressBook
+    /// Asks who listens at a Raft address (`TCPTransport.identify`); the leader checks a new
+    /// member's address with it before it proposes the change.
+    var identify: @Sendable (_ raftAddress: String) async throws(IdentifyError) -> WireCodec.Hello
 
     func write(_ command: KVCommand) async throws(ReplicaError) -> KVResult {
         let bytes = command.encode()
@@ -82,11 +90,28 @@ struct NodeReplica: KVReplica {
     /// A new node joins as a learner that the leader promotes once it has caught up, so adding it
     /// never costs availability (thesis §4.2.1). A member joining again keeps its role; only its
     /// addresses may change (a restart with the same addresses changes nothing).
+    ///
+    /// Before it proposes a new member or a member's new Raft address, the leader asks that address
+    /// who listens there: a node of another cluster, or another node, would be a learner that can
+    /// never catch up (another cluster's node refuses our connections), and an address where no
+    /// keyval node answers is a typo. Only the leader checks (a follower forwards the request); a
+    /// repeated join at the same address needs no check.
     func addMember(_ request: JoinRequest) async throws(ReplicaError) {
         let id = NodeID(request.id)
         if let theirs = request.clusterID, theirs != clusterID {
             throw .invalidMembershipChange(
                 reason: "\(id)'s data belongs to cluster \(theirs); this is cluster \(clusterID)")
+        }
+        let status = await node.status
+        if status.role == .leader, status.configuration.member(id)?.raftAddress != request.addr {
+            // Another process calling itself by the leader's id: it would answer the check.
+            if id == status.id, request.addr != raftAddress {
+                throw .memberConflict(
+                    reason:
+                        "\(id) was not added at \(request.addr): \(id) is this node, the leader, at \(raftAddress)"
+                )
+            }
+            try await check(id, at: request.addr)
         }
         var member: Member
         if let known = node.configuration.member(id) {
@@ -100,6 +125,29 @@ struct NodeReplica: KVReplica {
                 promotesWhenCaughtUp: true)
         }
         try await change(.addOrUpdate(member))
+    }
+
+    /// Refuses the join unless `address` answers the Raft hello as node `id` of this cluster.
+    private func check(_ id: NodeID, at address: String) async throws(ReplicaError) {
+        let hello: WireCodec.Hello
+        do {
+            hello = try await identify(address)
+        } catch {
+            let timedOut = if case .timedOut = error { true } else { false }
+            throw .memberUnreachable(
+                reason: "\(id) was not added: \(error); is \(address) the Raft address of a running keyvald?",
+                timedOut: timedOut)
+        }
+        if hello.clusterID != clusterID {
+            throw .memberConflict(
+                reason:
+                    "\(id) was not added: the node at \(address) belongs to cluster \(hello.clusterID.isEmpty ? "(none)" : hello.clusterID), this is cluster \(clusterID); a node with another cluster's data cannot join"
+            )
+        }
+        if hello.sender != id {
+            throw .memberConflict(
+                reason: "\(id) was not added: the node at \(address) is \(hello.sender), not \(id)")
+        }
     }
 
     func removeMember(id: String, force: Bool) async throws(ReplicaError) {
@@ -167,10 +215,15 @@ struct NodeReplica: KVReplica {
         }
     }
 
+    /// The leader as the configuration names it; its HTTP address from `httpAddresses` when the
+    /// configuration has none for it. A node that has just joined hears from the leader before
+    /// its log holds the configuration that names it (the entries, or a snapshot, are still on
+    /// their way), and it must be able to forward from that moment.
     private func leader(named id: NodeID, in configuration: ClusterConfiguration) -> StatusReport.Leader {
         let member = configuration.member(id)
-        return StatusReport.Leader(
-            id: id.name, haddr: member?.httpAddress ?? "", raddr: member?.raftAddress ?? "")
+        var haddr = member?.httpAddress ?? ""
+        if haddr.isEmpty { haddr = httpAddresses.address(of: id) ?? "" }
+        return StatusReport.Leader(id: id.name, haddr: haddr, raddr: member?.raftAddress ?? "")
     }
 
     private func map(_ error: NodeError) -> ReplicaError {

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 
 /// Log lines for people: `2026-11-22T01:02:03.456Z info  node1 became leader (term 3)`, on
-/// standard error, one line per event, metadata appended as `key=value`.
+/// standard error, one line per event, metadata appended as `key=value`. While the daemon starts,
+/// lines are held back by `StartupLog`.
 struct PlainLogHandler: LogHandler {
     var logLevel: Logger.Level
     var metadata: Logger.Metadata = [:]
@@ -21,7 +22,7 @@ struct PlainLogHandler: LogHandler {
                 " " + merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
         line += "\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        StartupLog.write(line)
     }
 
     private static func timestamp() -> String {

@@ -73,6 +73,7 @@ struct ReportTests {
         let errors: [(KeyValClientError, ErrorKind)] = [
             (.noNodeReachable(tried: [], mayHaveApplied: true), .unreachable),
             (.unavailable(message: "no leader", mayHaveApplied: false), .unavailable),
+            (.unavailable(message: "not committed in time", mayHaveApplied: true), .uncertain),
             (.outcomeUnknown("expired"), .expired),
             (.rejected(status: 413, message: "too large"), .rejected),
             (.unexpectedAnswer(status: 500, message: "boom", mayHaveApplied: true), .unexpected),
@@ -84,7 +85,8 @@ struct ReportTests {
         }
         tally.record(.unavailable(message: "later", mayHaveApplied: false))
         #expect(tally[.unavailable] == 2)
-        #expect(tally.total == 6)
+        #expect(tally[.uncertain] == 1)
+        #expect(tally.total == 7)
         #expect(tally.firstMessage(of: .unavailable) == "the cluster is unavailable: no leader")
         var merged = ErrorTally()
         merged.record(.rejected(status: 400, message: "bad key"))
@@ -171,9 +173,9 @@ struct ReportTests {
                 "  latency ms  p50 1.200  p90 2.500  p99 9.000  p99.9 40.250  max 412.330",
                 "  reads ms    p50 1.200  p90 2.500  p99 9.000  p99.9 40.250  max 412.330",
                 "  writes ms   p50 1.200  p90 2.500  p99 9.000  p99.9 40.250  max 412.330",
-                "  errors      unreachable 1  unavailable 1  expired 0  rejected 0  unexpected 0",
+                "  errors      unreachable 1  unavailable 0  uncertain 1  expired 0  rejected 0  unexpected 0",
                 "    first unreachable: no node reachable (tried a:1)",
-                "    first unavailable: the cluster is unavailable: no leader \"yet\"; the write may or may not have been applied",
+                "    first uncertain: the cluster is unavailable: no leader \"yet\"; the write may or may not have been applied",
                 "check: ok (counters grew by 16: 15 increments acknowledged, 1 of unknown outcome)",
             ])
         #expect(report.exitCode == 0)
@@ -215,9 +217,13 @@ struct ReportTests {
         #expect(
             latency["all"] == ["count": 40, "p50": 1.2, "p90": 2.5, "p99": 9, "p99_9": 40.25, "max": 412.33])
         let kinds = try #require(object["errors_by_kind"] as? [String: Int])
-        #expect(kinds == ["unreachable": 1, "unavailable": 1, "expired": 0, "rejected": 0, "unexpected": 0])
+        #expect(
+            kinds == [
+                "unreachable": 1, "unavailable": 0, "uncertain": 1, "expired": 0, "rejected": 0,
+                "unexpected": 0,
+            ])
         let first = try #require(object["first_errors"] as? [String: String])
-        #expect(first["unavailable"]?.contains("no leader \"yet\"") == true)
+        #expect(first["uncertain"]?.contains("no leader \"yet\"") == true)
         let checked = try #require(object["check"] as? [String: Any])
         #expect(checked["passed"] as? Bool == true)
         #expect(checked["growth"] as? Int == 16)

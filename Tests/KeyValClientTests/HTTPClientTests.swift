@@ -1,6 +1,7 @@
 import KeyValClient
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 
 /// `HTTPClient` against a real NIO server over TCP on 127.0.0.1.
@@ -102,6 +103,54 @@ struct HTTPClientTests {
             #expect(second.status == 200)
             #expect(second.bodyText == "first")
             #expect(server.acceptedConnections == 2)
+        }
+    }
+
+    @Test(
+        "a POST whose pooled connection closed unanswered is not resent (it may have applied), unless marked idempotent",
+        arguments: [false, true])
+    func writeNotResent(idempotent: Bool) async throws {
+        let seen = Mutex(0)
+        // Answers the first request, drops the second (as if the server went away after reading
+        // it), answers any later one.
+        let server = try await TestHTTPServer.start { _ in
+            let n = seen.withLock {
+                $0 += 1
+                return $0
+            }
+            return n == 2 ? .drop : .respond(status: 200, headers: [], body: "applied \(n)")
+        }
+        let client = HTTPClient()
+        func post() async throws(HTTPClientError) -> HTTPClientResponse {
+            var request = HTTPClientRequest(method: "POST", path: "/key", body: Array(#"{"a":"1"}"#.utf8))
+            request.isIdempotent = idempotent
+            return try await client.execute(
+                request, host: "127.0.0.1", port: server.port, timeout: .seconds(5))
+        }
+        #expect(try await post().bodyText == "applied 1")
+        if idempotent {
+            #expect(try await post().bodyText == "applied 3")
+            #expect(seen.withLock { $0 } == 3)
+        } else {
+            await #expect(throws: HTTPClientError.connectionClosed) { try await post() }
+            #expect(seen.withLock { $0 } == 2, "the write was sent again")
+        }
+        #expect(server.acceptedConnections == (idempotent ? 2 : 1))
+        await client.shutdown()
+        await server.stop()
+    }
+
+    @Test("a GET whose pooled connection closed unanswered is resent once; so is any request not yet written")
+    func readsResent() async throws {
+        try await withServer { server, client in
+            _ = try await get(client, server, "/drop-reused")
+            #expect(try await get(client, server, "/drop-reused").bodyText == "first")
+            #expect(server.acceptedConnections == 2)
+        }
+        #expect(HTTPClientRequest(method: "GET", path: "/").isIdempotent)
+        #expect(HTTPClientRequest(method: "HEAD", path: "/").isIdempotent)
+        for method in ["POST", "PUT", "DELETE", "PATCH"] {
+            #expect(!HTTPClientRequest(method: method, path: "/").isIdempotent, "\(method)")
         }
     }
 

@@ -107,6 +107,46 @@ struct KeyValSessionTests {
         }
     }
 
+    static let notForwarded = TestHTTPServer.Answer.respond(
+        status: 503, headers: [("Retry-After", "1")],
+        body:
+            #"{"error":"the leader n0 has no known HTTP address; the request was not applied","applied":false}"#
+    )
+    static let unknownOutcome = TestHTTPServer.Answer.respond(
+        status: 503, headers: [("Retry-After", "1")], body: #"{"error":"the outcome is unknown (timed out)"}"#
+    )
+
+    @Test(
+        "a write refused by 503s that say not applied fails as not applied; one 503 without it among them makes it may-have-applied"
+    )
+    func notAppliedRefusals() async throws {
+        let refusing = try await TestHTTPServer.start { _ in Self.notForwarded }
+        let (session, _) = self.session([refusing], timeout: .milliseconds(300))
+        await #expect(throws: KeyValClientError.self) { _ = try await session.set("k", "v") }
+        do {
+            _ = try await session.set("k", "v")
+            Issue.record("a refused write succeeded")
+        } catch {
+            #expect(!error.mayHaveApplied, "\(error)")
+            guard case .unavailable(let message, _) = error else {
+                Issue.record("not .unavailable: \(error)")
+                return
+            }
+            #expect(message.contains("not applied"))
+        }
+
+        // A proposed write that timed out on one node, then refused (not applied) by another: the
+        // first attempt may still apply.
+        let timedOut = try await TestHTTPServer.start { _ in Self.unknownOutcome }
+        let (mixed, _) = self.session([timedOut, refusing], timeout: .milliseconds(300))
+        do {
+            _ = try await mixed.set("k", "v")
+            Issue.record("a refused write succeeded")
+        } catch {
+            #expect(error.mayHaveApplied, "\(error)")
+        }
+    }
+
     @Test("an expired session on the first attempt starts a new session; on a retry the outcome is unknown")
     func expiredSession() async throws {
         let log = Log()

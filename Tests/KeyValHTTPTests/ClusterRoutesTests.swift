@@ -161,20 +161,25 @@ struct ClusterRoutesTests {
     }
 
     @Test(
-        "replica errors map to 503 with Retry-After",
+        "replica errors map to 503 with Retry-After; those where nothing was proposed say not applied",
         arguments: [
-            (ReplicaError.notLeader(leader: nil), "no leader is known; an election is probably under way"),
+            (
+                ReplicaError.notLeader(leader: nil),
+                "no leader is known; an election is probably under way; the request was not applied", true
+            ),
             (
                 .notLeader(leader: StatusReport.Leader(id: "n9", haddr: "", raddr: "h:1")),
-                "this node is not the leader, and the leader n9 has no known HTTP address"
+                "this node is not the leader, and the leader n9 has no known HTTP address; the request was not applied",
+                true
             ),
             (
                 .outcomeUnknown(reason: "leadership lost"),
-                "the outcome is unknown (leadership lost); retry with the same Keyval-Client-Id and Keyval-Sequence to learn it"
+                "the outcome is unknown (leadership lost); retry with the same Keyval-Client-Id and Keyval-Sequence to learn it",
+                false
             ),
-            (.unavailable(reason: "shutting down"), "the node is unavailable: shutting down"),
+            (.unavailable(reason: "shutting down"), "the node is unavailable: shutting down", false),
         ])
-    func replicaErrors(error: ReplicaError, message: String) async throws {
+    func replicaErrors(error: ReplicaError, message: String, notApplied: Bool) async throws {
         try await withNode { node in
             node.replica.mode = .failing(error)
             for (method, path, body) in [
@@ -184,7 +189,25 @@ struct ClusterRoutesTests {
                 #expect(response.status == 503)
                 #expect(response.header("Retry-After") == "1")
                 #expect(response.bodyText.hasPrefix(#"{"error":"\#(message)""#))
+                #expect(response.bodyText.contains(#""applied":false"#) == notApplied, "\(response.bodyText)")
             }
+        }
+    }
+
+    @Test(
+        "a join whose new member's address is another node or silent maps to 409, 502 or 504, without Retry-After",
+        arguments: [
+            (ReplicaError.memberConflict(reason: "the node at h:1 is n7, not n2"), 409),
+            (.memberUnreachable(reason: "cannot connect to h:1", timedOut: false), 502),
+            (.memberUnreachable(reason: "h:1 did not answer", timedOut: true), 504),
+        ])
+    func joinRefusals(error: ReplicaError, status: Int) async throws {
+        try await withNode { node in
+            node.replica.mode = .failing(error)
+            let response = try await node.request("POST", "/join", body: #"{"id":"n2","addr":"h:1"}"#)
+            #expect(response.status == status)
+            #expect(response.header("Retry-After") == nil)
+            #expect(response.bodyText == #"{"error":"\#(error.description)"}"#)
         }
     }
 }

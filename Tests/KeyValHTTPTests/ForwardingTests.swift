@@ -60,7 +60,59 @@ struct ForwardingTests {
                     == .compareAndSet(
                         "k", if: .versionEquals(LogIndex(9)), value: "x",
                         client: ClientRequest(clientID: ClientID(hex: id)!, sequence: 1)))
-            #expect(commands.last == .compareAndSet("new", if: .absent, value: "n"))
+            #expect(commands.last?.operation == .compareAndSet(key: "new", condition: .absent, value: "n"))
+        }
+    }
+
+    @Test(
+        "a forwarded write without a client session gets the forwarding node's own stamp; one the client stamped keeps it"
+    )
+    func forwardedWritesAreStamped() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            for k in 0..<3 {
+                _ = try await follower.request("POST", "/key", body: #"{"a\#(k)":"1"}"#)
+            }
+            _ = try await follower.request("PUT", "/key/p", body: #""x""#)
+            _ = try await follower.request("DELETE", "/key/p")
+            let id = "000000000000000000000000000000bb"
+            _ = try await follower.request(
+                "POST", "/key", headers: [("Keyval-Client-Id", id), ("Keyval-Sequence", "7")],
+                body: #"{"c":"1"}"#)
+            let stamps = leader.replica.commands.map(\.client)
+            #expect(stamps.count == 6)
+            // One after another, the follower reuses its session with increasing sequences.
+            let own = stamps.prefix(5).compactMap { $0 }
+            #expect(own.count == 5, "\(stamps)")
+            #expect(Set(own.map(\.clientID)).count == 1)
+            #expect(own.map(\.sequence) == [1, 2, 3, 4, 5])
+            #expect(stamps.last == ClientRequest(clientID: ClientID(hex: id)!, sequence: 7))
+
+            // Concurrent forwards never share a session (a session has one request at a time).
+            let concurrent = try await withThrowingTaskGroup(of: Void.self) { group in
+                for k in 0..<20 {
+                    group.addTask { _ = try await follower.request("POST", "/key", body: #"{"b\#(k)":"1"}"#) }
+                }
+                try await group.waitForAll()
+                return leader.replica.commands.dropFirst(6).compactMap(\.client)
+            }
+            #expect(concurrent.count == 20)
+            let pairs = Set(concurrent.map { "\($0.clientID) \($0.sequence)" })
+            #expect(pairs.count == 20, "no stamp used twice")
+        }
+    }
+
+    @Test("a forwarding session the leader has forgotten is replaced and the write sent again, once")
+    func expiredForwardingSession() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            #expect(try await follower.request("POST", "/key", body: #"{"a":"1"}"#).status == 200)
+            // The leader's state machine forgets every session (as eviction would).
+            leader.replica.state.withLock { $0.store = KVStore() }
+            let again = try await follower.request("POST", "/key", body: #"{"b":"2"}"#)
+            #expect(again.status == 200, "\(again.bodyText)")
+            let stamps = leader.replica.commands.compactMap(\.client)
+            try #require(stamps.map(\.sequence) == [1, 2, 1], "\(stamps)")
+            #expect(stamps[0].clientID == stamps[1].clientID && stamps[2].clientID != stamps[0].clientID)
+            #expect(leader.replica.store.get("b")?.value == "2")
         }
     }
 
@@ -113,7 +165,7 @@ struct ForwardingTests {
             #expect(response.header("Retry-After") == "1")
             #expect(
                 response.bodyText
-                    == #"{"error":"leadership is changing: nA forwarded this request here, but the leader is now nA","leader":"nA"}"#
+                    == #"{"error":"leadership is changing: nA forwarded this request here, but the leader is now nA; the request was not applied","leader":"nA","applied":false}"#
             )
             #expect(leader.replica.commands.isEmpty)
             #expect(follower.replica.commands.isEmpty)
@@ -140,7 +192,9 @@ struct ForwardingTests {
                 response.bodyText.hasPrefix(
                     #"{"error":"the leader nGone at 127.0.0.1:\#(closedPort) cannot be reached: "#))
             #expect(
-                response.bodyText.hasSuffix(#""leader":"nGone","leader_haddr":"127.0.0.1:\#(closedPort)"}"#))
+                response.bodyText.hasSuffix(
+                    #"; the request was not applied","leader":"nGone","leader_haddr":"127.0.0.1:\#(closedPort)","applied":false}"#
+                ))
         }
     }
 
@@ -151,7 +205,9 @@ struct ForwardingTests {
             #expect(response.status == 503)
             #expect(response.header("Retry-After") == "1")
             #expect(
-                response.bodyText == #"{"error":"no leader is known; an election is probably under way"}"#)
+                response.bodyText
+                    == #"{"error":"no leader is known; an election is probably under way; the request was not applied","applied":false}"#
+            )
         }
     }
 }

@@ -109,7 +109,9 @@ struct KeyvaldProcessTests {
             ],
             logPrefix: cluster.root + "/clash")
         #expect(await process.wait() == .exit(2))
-        #expect(process.errorOutput.contains("port is already in use"), "\(process.errorOutput)")
+        #expect(
+            process.errorOutput == "keyvald: port \(first.httpPort) is already in use (HTTP)\n",
+            "\(process.errorOutput)")
         #expect(!FileManager.default.fileExists(atPath: second.dataDirectory + "/keyvald.json"))
         await cluster.stop()
     }

@@ -31,7 +31,7 @@ struct LoadToolTests {
         var per_second: [Second]
     }
 
-    static let errorKinds = ["unreachable", "unavailable", "expired", "rejected", "unexpected"]
+    static let errorKinds = ["unreachable", "unavailable", "uncertain", "expired", "rejected", "unexpected"]
 
     @Test(
         "cas through a SIGKILL of the leader: progress every second and after the kill, a full summary, JSON, the check passes"

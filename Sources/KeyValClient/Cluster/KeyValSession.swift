@@ -288,8 +288,12 @@ public actor KeyValSession {
             }
             let response: HTTPClientResponse
             do {
+                var request = make(stamp)
+                // A stamped write may reach the servers twice: the second copy is answered from
+                // the session table, so the HTTP client may resend it on a fresh connection.
+                if isWrite { request.isIdempotent = true }
                 response = try await http.execute(
-                    make(stamp), host: target.host, port: target.port,
+                    request, host: target.host, port: target.port,
                     timeout: min(options.attemptTimeout, remaining))
             } catch {
                 switch error {
@@ -323,8 +327,10 @@ public actor KeyValSession {
             case 503:
                 // No leader yet, or a write whose outcome the node does not know yet: ask again
                 // (with the same sequence, so a write that did apply is answered, not repeated).
+                // Only a 503 saying `"applied": false` (neither proposed nor forwarded) proves
+                // this attempt changed nothing.
                 lastRefusal = Self.message(response)
-                mayHaveApplied = mayHaveApplied || isWrite
+                mayHaveApplied = mayHaveApplied || (isWrite && !Self.isNotApplied(response))
                 passedOver.append(target)
                 target = await nextTarget(
                     excluding: unreachable, passedOver: &passedOver, delay: &delay, deadline)
@@ -360,6 +366,15 @@ public actor KeyValSession {
         try? await Task.sleep(for: min(delay, max(.zero, deadline - ContinuousClock.now)))
         delay = min(delay * 2, options.maxRetryDelay)
         return view.nextCandidate(excluding: unreachable) ?? current
+    }
+
+    /// A 503 whose body says `"applied": false`: the node neither proposed nor forwarded it.
+    private static func isNotApplied(_ response: HTTPClientResponse) -> Bool {
+        guard case .object(let members)? = try? json(response) else { return false }
+        return members.contains { member in
+            if member.name == "applied", case .bool(false) = member.value { return true }
+            return false
+        }
     }
 
     /// A 409 for a request older than the session's latest: only a client that sends requests of

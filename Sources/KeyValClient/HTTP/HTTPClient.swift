@@ -12,8 +12,10 @@ import Synchronization
 /// Each request leases one connection: an idle pooled one if there is one, else a new one. After a
 /// complete keep-alive response the connection goes back to the pool (at most
 /// `maxIdleConnectionsPerHost` per host; beyond that it is closed). A request that finds a pooled
-/// connection closed before any response byte (the server dropped it as idle) is retried once on a
-/// fresh connection; nothing is ever resent after part of a response arrived.
+/// connection closed (the server dropped it as idle) is retried once on a fresh connection, but
+/// only if it provably was not written, or it is idempotent (`HTTPClientRequest.isIdempotent`):
+/// a server may read a write and then close without answering, and sending it again would apply
+/// it twice. Nothing is ever resent after part of a response arrived.
 public final class HTTPClient: Sendable {
     private let eventLoopGroup: any EventLoopGroup
     private let maxIdleConnectionsPerHost: Int
@@ -46,25 +48,36 @@ public final class HTTPClient: Sendable {
         let key = ConnectionPool.Key(host: host, port: port)
         if Task.isCancelled { throw .cancelled }
         let pooled = try pool.withLock { pool throws(HTTPClientError) in try pool.takeIdle(for: key) }
+        // Whether the request went out on a pooled connection that then closed unanswered.
+        var pooledWasWritten = false
         if let channel = pooled {
+            var wasWritten = true
             switch await exchange(request, on: channel, key: key, deadline: deadline) {
             case .success(let completion): return finish(completion, channel: channel, key: key)
-            case .failure(.closedBeforeResponse): break  // retried once below, on a fresh connection
+            case .failure(.notSent): wasWritten = false  // retried below, on a fresh connection
+            case .failure(.closedBeforeResponse):
+                // It may have arrived: only a request the server may see twice is sent again.
+                guard request.isIdempotent else { throw mapped(.connectionClosed) }
             case .failure(.failed(let error)): throw mapped(error)
             }
+            pooledWasWritten = wasWritten
             if Task.isCancelled { throw .cancelled }
         }
         let channel: any Channel
         do {
             channel = try await connect(key, deadline: deadline)
-        } catch .connectFailed where pooled != nil {
+        } catch .connectFailed where pooledWasWritten {
             // The request went out on the pooled connection, which closed unanswered: the server
             // may have taken it before it went away, so this is not "never sent".
             throw mapped(.connectionClosed)
         }
         switch await exchange(request, on: channel, key: key, deadline: deadline) {
         case .success(let completion): return finish(completion, channel: channel, key: key)
-        case .failure(.closedBeforeResponse): throw mapped(.connectionClosed)
+        case .failure(.notSent) where !pooledWasWritten:
+            // A fresh connection closed before the request went out: never sent.
+            throw mapped(
+                .connectFailed(host: key.host, port: key.port, reason: "closed before the request was sent"))
+        case .failure(.notSent), .failure(.closedBeforeResponse): throw mapped(.connectionClosed)
         case .failure(.failed(let error)): throw mapped(error)
         }
     }

@@ -28,10 +28,15 @@ final class HTTPClientConnection: ChannelDuplexHandler {
         var isReusable: Bool
     }
 
-    /// How an exchange failed. `closedBeforeResponse` is kept apart because only then may the
-    /// client retry (on a fresh connection): the server sent nothing, so on a reused connection it
-    /// most likely closed it as idle before reading the request.
+    /// How an exchange failed. The first two are kept apart because only then may the client
+    /// retry (on a fresh connection): the server sent nothing, so on a reused connection it most
+    /// likely closed it as idle.
     enum Failure: Error, Sendable {
+        /// The connection was closed before anything of the request was written: any request may
+        /// be sent again.
+        case notSent
+        /// Written (or partly), then closed before any response byte: the server may have read
+        /// and applied it, so only an idempotent request may be sent again.
         case closedBeforeResponse
         case failed(HTTPClientError)
     }
@@ -54,7 +59,7 @@ final class HTTPClientConnection: ChannelDuplexHandler {
             preconditionFailure("two exchanges on one HTTP connection")
         }
         guard context.channel.isActive else {
-            exchange.promise.fail(Failure.closedBeforeResponse)
+            exchange.promise.fail(Failure.notSent)
             return
         }
         self.exchange = exchange
@@ -84,11 +89,17 @@ final class HTTPClientConnection: ChannelDuplexHandler {
         let written = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
         written.futureResult.assumeIsolated().whenFailure { error in
-            // A write fails when the connection is already closed, or when the request cannot be
-            // encoded (the encoder validates header names and values).
-            let failure: Failure =
-                error is ChannelError || error is IOError
-                ? .closedBeforeResponse : .failed(.invalidRequest("\(error)"))
+            // A write fails when the connection is already closed (then nothing went out), when it
+            // breaks mid-write (some bytes may have), or when the request cannot be encoded (the
+            // encoder validates header names and values).
+            let failure: Failure
+            if let error = error as? ChannelError, error == .ioOnClosedChannel {
+                failure = .notSent
+            } else if error is ChannelError || error is IOError {
+                failure = .closedBeforeResponse
+            } else {
+                failure = .failed(.invalidRequest("\(error)"))
+            }
             self.finish(context: context, .failure(failure), close: true)
         }
     }

@@ -8,15 +8,22 @@ public struct HTTPClientRequest: Sendable {
     /// In order; `Host` and `Content-Length` are added by the client unless present.
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Whether the server may safely receive it twice. Only such a request is resent when a
+    /// pooled connection closes after it may have been written; any request is resent when it
+    /// provably was not written (the connection was seen closed first). Default: GET and HEAD.
+    /// A write stamped with a client session (`Keyval-Client-Id`, `Keyval-Sequence`) is
+    /// idempotent too: the state machine answers a second copy from its session table.
+    public var isIdempotent: Bool
 
     public init(
         method: String = "GET", path: String, headers: [(name: String, value: String)] = [],
-        body: [UInt8] = []
+        body: [UInt8] = [], isIdempotent: Bool? = nil
     ) {
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.isIdempotent = isIdempotent ?? (method == "GET" || method == "HEAD")
     }
 
     /// The first value of the header `name` (compared case-insensitively), if any.

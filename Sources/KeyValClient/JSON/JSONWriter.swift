@@ -1,12 +1,13 @@
 import NIOCore
 
 /// Writes the API's small JSON response bodies straight into a `ByteBuffer`: flat objects of
-/// strings, integers and nulls, in the order given. (`StatusReport` goes through `JSONEncoder`.)
+/// strings, integers, booleans and nulls, in the order given. (`StatusReport` goes through `JSONEncoder`.)
 package struct JSONWriter {
     /// A member value of a response object.
     package enum Value: Sendable, Equatable {
         case string(String)
         case integer(UInt64)
+        case bool(Bool)
         case null
     }
 
@@ -21,6 +22,7 @@ package struct JSONWriter {
             switch value {
             case .string(let string): writeString(string, to: &buffer)
             case .integer(let integer): buffer.writeString(String(integer))
+            case .bool(let bool): buffer.writeString(bool ? "true" : "false")
             case .null: buffer.writeStaticString("null")
             }
         }

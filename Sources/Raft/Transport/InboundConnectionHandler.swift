@@ -6,6 +6,8 @@ struct InboundContext: Sendable {
     var localID: NodeID
     var clusterID: String
     var maxFrameBytes: Int
+    /// Our Raft address as we give it in the hello we answer with.
+    var advertisedAddress: @Sendable () -> String
     var onReceive: @Sendable (Envelope) -> Void
     /// A peer introduced itself with the address it listens on.
     var onHello: @Sendable (_ sender: NodeID, _ address: String) -> Void
@@ -16,8 +18,14 @@ struct InboundContext: Sendable {
 /// from our cluster, then every frame an envelope from that sender to us, each handed to
 /// `onReceive` in arrival order. Anything else closes the connection with one log line; the peer
 /// reconnects if it was a transient fault. Lives on its channel's event loop only.
+///
+/// A well-formed hello is answered with ours (cluster id, our id, protocol version, address), even
+/// when we refuse it, so whoever dialled learns who listens here (`TCPTransport.identify`): a
+/// leader checks a new member that way before adding it. Peers never read on connections they
+/// opened, so older nodes simply discard the answer.
 final class InboundConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     private let inbound: InboundContext
     /// Set by the hello.
@@ -40,13 +48,22 @@ final class InboundConnectionHandler: ChannelInboundHandler {
         switch frame {
         case .hello(let hello):
             guard sender == nil else { return close(context, "a second hello, from \(hello.sender)") }
+            let answer = WireCodec.encode(
+                .hello(
+                    WireCodec.Hello(
+                        clusterID: inbound.clusterID, sender: inbound.localID,
+                        senderAddress: inbound.advertisedAddress())))
+            let written = context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: answer)))
             guard hello.clusterID == inbound.clusterID else {
-                return close(context, "cluster id \(hello.clusterID), ours is \(inbound.clusterID)")
+                // Closed once our answer is out, so the other side can tell who refused it.
+                return close(
+                    context, "cluster id \(hello.clusterID), ours is \(inbound.clusterID)", after: written)
             }
             guard hello.protocolVersion == WireCodec.protocolVersion else {
                 return close(
-                    context, "protocol version \(hello.protocolVersion), ours is \(WireCodec.protocolVersion)"
-                )
+                    context,
+                    "protocol version \(hello.protocolVersion), ours is \(WireCodec.protocolVersion)",
+                    after: written)
             }
             sender = hello.sender
             if !hello.senderAddress.isEmpty { inbound.onHello(hello.sender, hello.senderAddress) }
@@ -76,12 +93,17 @@ final class InboundConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    private func close(_ context: ChannelHandlerContext, _ reason: String) {
+    /// Closes the connection with one log line; with `after`, once that write is done.
+    private func close(
+        _ context: ChannelHandlerContext, _ reason: String, after write: EventLoopFuture<Void>? = nil
+    ) {
         isClosing = true
         let verb = sender == nil ? "refused" : "closing"
         let who = sender.map { " (\($0))" } ?? ""
         inbound.logger.warning("\(verb) connection from \(remote(context))\(who): \(reason)")
-        context.close(promise: nil)
+        guard let write else { return context.close(promise: nil) }
+        let channel = context.channel
+        write.whenComplete { _ in channel.close(promise: nil) }
     }
 
     private func remote(_ context: ChannelHandlerContext) -> String {

@@ -35,14 +35,14 @@ public final class TCPTransport: RaftTransport, Sendable {
     public let listenAddress: String
     private let options: TCPTransportOptions
     private let logger: Logger
-    private let group: any EventLoopGroup
+    let group: any EventLoopGroup
     /// Whether `shutdown()` also shuts the group down (it was created here).
     private let ownsGroup: Bool
     private let outbound: OutboundContext
     private let inbound: InboundContext
     private let state = Mutex(State())
     /// Addresses peers announced in their hellos (a fallback for `peerAddress`), and ours.
-    private let directory: AddressDirectory
+    let directory: AddressDirectory
 
     private struct State {
         var phase = Phase.created
@@ -86,7 +86,7 @@ public final class TCPTransport: RaftTransport, Sendable {
             onUnreachable: onUnreachable, options: options, logger: logger)
         self.inbound = InboundContext(
             localID: localID, clusterID: clusterID, maxFrameBytes: options.maxFrameBytes,
-            onReceive: onReceive,
+            advertisedAddress: { directory.advertised }, onReceive: onReceive,
             onHello: { sender, address in directory.record(address, for: sender) },
             logger: logger)
     }
