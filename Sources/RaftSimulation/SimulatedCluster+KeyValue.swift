@@ -109,7 +109,8 @@ extension SimulatedCluster {
         if entry.index.value % UInt64(KeyValueReference.checkpointEvery) == 0 {
             reference.checkpoints.append(reference.store)
         }
-        guard let result, entry.kind == .command, let request = try? KVCommand.decode(entry.data).client
+        guard options.checksAtMostOnce, let result, entry.kind == .command,
+            let request = try? KVCommand.decode(entry.data).client
         else { return }
         if let first = reference.firstApplications[request] {
             switch result {
@@ -329,7 +330,9 @@ extension SimulatedCluster {
         default:
             break
         }
-        guard let first = reference.firstApplications[write.request], first.result == result else {
+        if options.checksAtMostOnce,
+            reference.firstApplications[write.request].map({ $0.result != result }) ?? true
+        {
             let first = reference.firstApplications[write.request]
             return fail(
                 "at-most-once: \(write.request) answered \(result) at \(entry.index); it first applied at \(first.map { "\($0.index) with \($0.result)" } ?? "no index")"

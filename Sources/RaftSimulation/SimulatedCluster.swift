@@ -191,6 +191,7 @@ public struct SimulatedCluster {
             nodes[n].stateMachine = snapshot.map { SimulatedCommand.restore(from: $0.data) } ?? [:]
         case .keyValue: nodes[n].store = restoredStore(from: snapshot, at: n)
         }
+        if snapshot != nil && nodes[n].incarnation > 0 { stats.restartsFromSnapshot += 1 }
         nodes[n].incarnation += 1
         nodes[n].lastConfigurationCheck = nil
         nodes[n].lastCommitSeen = log.snapshotIndex
@@ -464,8 +465,8 @@ public struct SimulatedCluster {
     mutating func fail(_ reason: String) {
         guard failure == nil else { return }
         failure = SimulationFailure(
-            seed: options.seed, clusterSize: options.clusterSize, time: now, reason: reason,
-            recentTrace: trace.lines)
+            seed: options.seed, clusterSize: options.clusterSize, machine: options.machine, time: now,
+            reason: reason, recentTrace: trace.lines)
     }
 }
 

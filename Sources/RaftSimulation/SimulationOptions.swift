@@ -74,6 +74,10 @@ public struct SimulationOptions: Sendable {
     /// client at sequence 1 is taken for a new session (`ClientSessions.lookup`), so such a retry
     /// applies again. `raft-sim --machine kv --retry-first-writes` shows it.
     public var retriesFirstWrites = false
+    /// With the real store: the direct at-most-once checks (at every first application, and of
+    /// every answer against the request's first result). Only the negative control that shows
+    /// the linearizability check catching a double apply on its own turns them off.
+    public var checksAtMostOnce = true
     /// A known-wrong variant of the key-value state machine, for negative controls.
     public var keyValueFault: KeyValueFault?
 
@@ -138,6 +142,7 @@ public enum KeyValueFault: String, Sendable, CaseIterable {
 public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     public var seed: UInt64
     public var clusterSize: Int
+    public var machine: StateMachineKind
     public var time: Int64
     public var reason: String
     public var recentTrace: [String]
@@ -145,7 +150,7 @@ public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     public var description: String {
         """
         simulation failed: \(reason)
-          seed \(seed), \(clusterSize) nodes, at time \(time); replay with RAFT_SEED=\(seed) RAFT_CLUSTER_SIZE=\(clusterSize)
+          seed \(seed), \(clusterSize) nodes, at time \(time); replay with RAFT_SEED=\(seed) RAFT_CLUSTER_SIZE=\(clusterSize)\(machine == .keyValue ? " RAFT_MACHINE=kv" : "")
           recent trace:
         \(recentTrace.map { "    " + $0 }.joined(separator: "\n"))
         """
@@ -182,6 +187,8 @@ public struct SimulationStats: Sendable {
     public var retriesDeduplicated = 0
     public var sessionsExpired = 0
     public var sessionsStarted = 0
+    /// Restarts that rebuilt the state machine from the snapshot on the node's disk.
+    public var restartsFromSnapshot = 0
     /// Ticks from healing the cluster to a leader that committed every client's final write.
     public var ticksToRecover = 0
     public var messagesByKind: [String: Int] = [:]

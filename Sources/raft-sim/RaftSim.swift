@@ -38,6 +38,12 @@ struct RaftSim: ParsableCommand {
     )
     var machine = "register"
 
+    @Flag(
+        help:
+            "With --machine kv: skip the direct at-most-once checks, to see whether the linearizability check catches --fault ignoreClientSessions on its own."
+    )
+    var skipAtMostOnceCheck = false
+
     @Option(help: "With --machine kv: the store's session capacity.")
     var sessionCapacity = SimulationOptions(clusterSize: 3, seed: 0).sessionCapacity
 
@@ -123,6 +129,7 @@ struct RaftSim: ParsableCommand {
                 options.keyValueFault = keyValueFault
                 options.retriesFirstWrites = retryFirstWrites
                 options.sessionCapacity = sessionCapacity
+                options.checksAtMostOnce = !skipAtMostOnceCheck
                 options.faultyTicks = faultyTicks
                 if let snapshotEvery { options.snapshotEvery = snapshotEvery }
                 options.traceLength = traceLength
