@@ -120,7 +120,7 @@ extension SimulatedCluster {
                 break
             default:
                 fail(
-                    "at-most-once: \(request) applied again at \(entry.index) (\(result)); it first applied at \(first.index) (\(first.result))"
+                    "at-most-once: \(request) applied again at \(entry.index) (\(detail(result))); it first applied at \(first.index) (\(detail(first.result)))"
                 )
             }
         } else if result.hasExecuted {
@@ -335,7 +335,7 @@ extension SimulatedCluster {
         {
             let first = reference.firstApplications[write.request]
             return fail(
-                "at-most-once: \(write.request) answered \(result) at \(entry.index); it first applied at \(first.map { "\($0.index) with \($0.result)" } ?? "no index")"
+                "at-most-once: \(write.request) answered \(detail(result)) at \(entry.index); it first applied at \(first.map { "\($0.index) with \(detail($0.result))" } ?? "no index")"
             )
         }
         guard let outputs = outputs(of: result, for: write) else {
@@ -473,6 +473,11 @@ extension SimulatedCluster {
             fail("linearizability: the checker ran out of budget on \(operations.count) operations")
         }
     }
+}
+
+/// A result with the version it wrote, which the CLI wording leaves out.
+func detail(_ result: KVResult) -> String {
+    result.writtenVersion.map { "\(result), version \($0.value)" } ?? "\(result)"
 }
 
 extension KVResult {

@@ -114,7 +114,7 @@ struct RaftSim: ParsableCommand {
             var membershipChanges = 0
             var transfers = 0
             var retired = 0
-            var keyValue = (retries: 0, lost: 0, deduplicated: 0, expired: 0)
+            var keyValue = (retries: 0, lost: 0, deduplicated: 0, expired: 0, unknown: 0, restored: 0)
             var voterRange = (fewest: Int.max, most: 0)
             var ran = 0
             for seed in firstSeed..<(firstSeed + UInt64(seeds)) {
@@ -152,6 +152,8 @@ struct RaftSim: ParsableCommand {
                     keyValue.lost += stats.answersLost
                     keyValue.deduplicated += stats.retriesDeduplicated
                     keyValue.expired += stats.sessionsExpired
+                    keyValue.unknown += stats.operationsUnknown
+                    keyValue.restored += stats.restartsFromSnapshot
                     voterRange.fewest = min(voterRange.fewest, stats.fewestVoters)
                     voterRange.most = max(voterRange.most, stats.mostVoters)
                 case .failure(let failure):
@@ -171,7 +173,7 @@ struct RaftSim: ParsableCommand {
             }
             if machineKind == .keyValue && ran > 0 {
                 line +=
-                    ", \(keyValue.retries) write retries, \(keyValue.lost) answers lost, \(keyValue.deduplicated) retries deduplicated, \(keyValue.expired) sessions expired"
+                    ", \(keyValue.retries) write retries, \(keyValue.lost) answers lost, \(keyValue.deduplicated) retries deduplicated, \(keyValue.expired) sessions expired, \(keyValue.unknown) outcomes unknown, \(keyValue.restored) restarts from a snapshot"
             }
             printNow(line)
         }
