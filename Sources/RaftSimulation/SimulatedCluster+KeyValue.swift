@@ -2,20 +2,7 @@ import KeyVal
 import Linearizability
 import RaftCore
 
-/// The real key-value state machine in the simulation (`SimulationOptions.machine == .keyValue`):
-/// every node applies `KVCommand`s through `KVStore.apply(_:)`, snapshots with
-/// `KVStore.snapshot()` and restores with `KVStore(snapshot:)`; clients stamp their writes with a
-/// session (client id and sequence) and retry them, with the same stamp, after timeouts, crashes,
-/// lost leaderships and lost answers, as `KeyValSession` does.
-///
-/// On top of the Raft checks, this checks:
-/// - every node's result at an index equals the first one's (the store is deterministic);
-/// - at most once: a request applied at one index and proposed again (a retry) is answered from
-///   its session with the first result, or `staleRequest`/`sessionExpired`, never applied anew;
-/// - a client's answer is the result of its request's first application;
-/// - a snapshot is byte for byte the store built from the entries applied through its index;
-/// - the whole history (sets, multi-key sets, deletes, compare-and-sets, reads) is linearizable
-///   against `KeyValueStoreModel`.
+/// One key-value client: its session, the request in flight, and what it has seen.
 struct KeyValueClientState {
     var clientID: ClientID
     var session = 0
@@ -68,6 +55,20 @@ struct KeyValueReference {
     }
 }
 
+/// The real key-value state machine in the simulation (`SimulationOptions.machine == .keyValue`):
+/// every node applies `KVCommand`s through `KVStore.apply(_:)`, snapshots with
+/// `KVStore.snapshot()` and restores with `KVStore(snapshot:)`; clients stamp their writes with a
+/// session (client id and sequence) and retry them, with the same stamp, after timeouts, crashes,
+/// lost leaderships and lost answers, as `KeyValSession` does.
+///
+/// On top of the Raft checks, this checks:
+/// - every node's result at an index equals the first one's (the store is deterministic);
+/// - at most once: a request applied at one index and proposed again (a retry) is answered from
+///   its session with the first result, or `staleRequest`/`sessionExpired`, never applied anew;
+/// - a client's answer is the result of its request's first application;
+/// - a snapshot is byte for byte the store built from the entries applied through its index;
+/// - the whole history (sets, multi-key sets, deletes, compare-and-sets, reads) is linearizable
+///   against `KeyValueStoreModel`.
 extension SimulatedCluster {
     /// Applies a committed entry to a node's store; with `ignoreClientSessions`, without its
     /// stamp, so retries apply again (the negative control).
