@@ -124,7 +124,9 @@ let package = Package(
         // Depends on node-torture so that building the tests builds the child they spawn.
         .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture", "TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
-        .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore", "KeyVal"]),
+        .testTarget(
+            name: "RaftSimulationTests",
+            dependencies: ["RaftSimulation", "RaftCore", "KeyVal", "Linearizability"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .testTarget(name: "KeyValTests", dependencies: ["KeyVal", "Raft"]),
         .testTarget(name: "KeyValBenchTests", dependencies: ["KeyValBench", "KeyValClient", "RaftCore"]),
