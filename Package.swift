@@ -12,7 +12,8 @@ import PackageDescription
 //   KeyValBench     the load tool's workloads, reports and checks.
 //   keyvald, keyval, keyval-bench, raft-sim: thin executables over the libraries above.
 //   Linearizability a Wing & Gong / Porcupine-style linearizability checker.
-//   RaftSimulation  seeded whole-cluster simulation of RaftCore with faults; `raft-sim` runs sweeps.
+//   RaftSimulation  seeded whole-cluster simulation of RaftCore (and the real KeyVal store) with faults;
+//                   `raft-sim` runs sweeps.
 let package = Package(
     name: "keyval",
     platforms: [.macOS(.v15)],
@@ -45,7 +46,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "KeyVal", dependencies: ["Raft"]),
+        // Standard library only (over RaftCore), so the simulation runs the real store.
+        .target(name: "KeyVal", dependencies: ["RaftCore"]),
         // The HTTP/1.1 client (keep-alive, timeouts) and the API's wire types: used for joining and
         // forwarding, and by the command-line client. NIO only, so the CLI stays small.
         .target(
@@ -59,7 +61,7 @@ let package = Package(
         .target(
             name: "KeyValHTTP",
             dependencies: [
-                "KeyVal", "KeyValClient",
+                "KeyVal", "KeyValClient", "Raft",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -76,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "keyvald",
             dependencies: [
-                "KeyVal", "KeyValHTTP", "KeyValClient",
+                "KeyVal", "KeyValHTTP", "KeyValClient", "Raft",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -85,7 +87,7 @@ let package = Package(
             ]
         ),
         .target(name: "Linearizability"),
-        .target(name: "RaftSimulation", dependencies: ["RaftCore", "Linearizability"]),
+        .target(name: "RaftSimulation", dependencies: ["RaftCore", "KeyVal", "Linearizability"]),
         .executableTarget(
             name: "raft-sim",
             dependencies: [
@@ -122,9 +124,11 @@ let package = Package(
         // Depends on node-torture so that building the tests builds the child they spawn.
         .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture", "TestSupport"]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
-        .testTarget(name: "RaftSimulationTests", dependencies: ["RaftSimulation", "RaftCore"]),
+        .testTarget(
+            name: "RaftSimulationTests",
+            dependencies: ["RaftSimulation", "RaftCore", "KeyVal", "Linearizability"]),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
-        .testTarget(name: "KeyValTests", dependencies: ["KeyVal"]),
+        .testTarget(name: "KeyValTests", dependencies: ["KeyVal", "Raft"]),
         .testTarget(name: "KeyValBenchTests", dependencies: ["KeyValBench", "KeyValClient", "RaftCore"]),
         .testTarget(
             name: "KeyValClientTests",
@@ -138,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "KeyValHTTPTests",
             dependencies: [
-                "KeyValHTTP", "KeyValClient", "KeyVal",
+                "KeyValHTTP", "KeyValClient", "KeyVal", "Raft",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .testTarget(name: "SnapshotStoreTests", dependencies: ["Raft", "TestSupport"]),

@@ -19,6 +19,8 @@ struct SimulatedClient {
     /// After healing, each client must get one write committed: the liveness check.
     var hasFinalWriteSucceeded = false
     var isFinalWrite = false
+    /// With the real store: the session, the request in flight and what the client has seen.
+    var keyValue: KeyValueClientState?
 
     init(id: Int) { self.id = id }
 }
@@ -30,6 +32,7 @@ extension SimulatedCluster {
     }
 
     mutating func clientWake(_ c: Int) {
+        if options.machine == .keyValue { return keyValueClientWake(c) }
         guard clients[c].pending == nil else { return }
         if isHealed && clients[c].hasFinalWriteSucceeded { return }
         let n = clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
@@ -109,6 +112,7 @@ extension SimulatedCluster {
     /// The operation certainly had no effect (refused, overwritten in the log, or a read that was
     /// not confirmed): it leaves the history.
     mutating func failOperation(client c: Int) {
+        if options.machine == .keyValue { return keyValueAttemptLost(client: c, isCertainlyNotApplied: true) }
         guard let pending = clients[c].pending else { return }
         history[pending.historyIndex] = nil
         stats.operationsFailed += 1
@@ -119,6 +123,9 @@ extension SimulatedCluster {
     /// The client stops waiting: a write's outcome is unknown (it stays in the history as such,
     /// thesis §6.3); a read had no effect and leaves the history.
     mutating func abandon(client c: Int) {
+        if options.machine == .keyValue {
+            return keyValueAttemptLost(client: c, isCertainlyNotApplied: false)
+        }
         guard let pending = clients[c].pending else { return }
         if pending.isRead {
             history[pending.historyIndex] = nil
@@ -130,6 +137,7 @@ extension SimulatedCluster {
     }
 
     mutating func clientTimeout(_ c: Int, sequence: UInt64) {
+        if options.machine == .keyValue { return keyValueClientTimeout(c, attemptID: sequence) }
         guard let pending = clients[c].pending, pending.sequence == sequence else { return }
         let n = pending.node
         nodes[n].pendingWrites = nodes[n].pendingWrites.filter { $0.value.client != c }

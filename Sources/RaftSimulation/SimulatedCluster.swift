@@ -1,3 +1,4 @@
+import KeyVal
 import Linearizability
 import RaftCore
 
@@ -53,6 +54,10 @@ public struct SimulatedCluster {
     // Clients and their history.
     var clients: [SimulatedClient] = []
     var history: [KeyValueModel.Operation?] = []
+    /// With the real store: its clients' history (nil: an operation that certainly had no effect),
+    /// and the reference application of the entries as first applied.
+    var keyValueHistory: [KeyValueStoreModel.Operation?] = []
+    var reference: KeyValueReference
     var nextReadID: UInt64 = 1
 
     var trace: TraceBuffer
@@ -66,6 +71,7 @@ public struct SimulatedCluster {
         indexOf = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         nodes = ids.map { SimulatedNode(id: $0) }
         trace = TraceBuffer(capacity: options.traceLength)
+        reference = KeyValueReference(sessionCapacity: options.sessionCapacity)
         bootstrap()
         for n in nodes.indices { start(node: n) }
         for n in nodes.indices {
@@ -102,7 +108,12 @@ public struct SimulatedCluster {
             run(until: now + Int64(options.electionTicks * 2) * options.tickInterval)
             if failure == nil { checkConvergence() }
         }
-        if failure == nil { checkHistory() }
+        if failure == nil {
+            switch options.machine {
+            case .register: checkHistory()
+            case .keyValue: checkKeyValueHistory()
+            }
+        }
         stats.messagesByKind = Dictionary(
             uniqueKeysWithValues: MessageKind.allCases.map { ($0.name, messageCounts[$0.rawValue]) })
         if let failure { return .failure(failure) }
@@ -175,7 +186,12 @@ public struct SimulatedCluster {
         nodes[n].core = RaftCore(
             config: config, configuration: ClusterConfiguration(members: []), hardState: disk.hardState,
             log: log, snapshot: snapshot)
-        nodes[n].stateMachine = snapshot.map { SimulatedCommand.restore(from: $0.data) } ?? [:]
+        switch options.machine {
+        case .register:
+            nodes[n].stateMachine = snapshot.map { SimulatedCommand.restore(from: $0.data) } ?? [:]
+        case .keyValue: nodes[n].store = restoredStore(from: snapshot, at: n)
+        }
+        if snapshot != nil && nodes[n].incarnation > 0 { stats.restartsFromSnapshot += 1 }
         nodes[n].incarnation += 1
         nodes[n].lastConfigurationCheck = nil
         nodes[n].lastCommitSeen = log.snapshotIndex
@@ -190,8 +206,15 @@ public struct SimulatedCluster {
         nodes[n].core = nil
         stats.crashes += 1
         trace.record(now, .crash(id))
-        for (_, waiter) in nodes[n].pendingWrites { abandon(client: waiter.client) }
-        for (_, client) in nodes[n].pendingReads { abandon(client: client) }
+        // In index and id order: dictionary order changes from process to process (hashing is
+        // seeded per process), and abandoning draws from the generator, so a seed would not
+        // replay in another process.
+        for (_, waiter) in nodes[n].pendingWrites.sorted(by: { $0.key < $1.key }) {
+            abandon(client: waiter.client)
+        }
+        for (_, client) in nodes[n].pendingReads.sorted(by: { $0.key.value < $1.key.value }) {
+            abandon(client: client)
+        }
         nodes[n].pendingWrites = [:]
         nodes[n].pendingReads = [:]
     }
@@ -225,8 +248,18 @@ public struct SimulatedCluster {
         guard applied.value >= nodes[n].lastSnapshotIndex.value + UInt64(options.snapshotEvery),
             let metadata = core.snapshotMetadata(at: applied)
         else { return }
-        let snapshot = Snapshot(
-            metadata: metadata, data: SimulatedCommand.snapshot(of: nodes[n].stateMachine))
+        let data: [UInt8]
+        switch options.machine {
+        case .register:
+            data = SimulatedCommand.snapshot(of: nodes[n].stateMachine)
+        case .keyValue:
+            guard nodes[n].store.appliedIndex == applied else {
+                return fail(
+                    "\(nodes[n].id)'s store applied \(nodes[n].store.appliedIndex), its core \(applied)")
+            }
+            data = nodes[n].store.snapshot()
+        }
+        let snapshot = Snapshot(metadata: metadata, data: data)
         verifySnapshot(snapshot, at: n)
         nodes[n].disk.snapshot = snapshot
         nodes[n].lastSnapshotIndex = applied
@@ -269,28 +302,45 @@ public struct SimulatedCluster {
     mutating func apply(_ ready: Ready, at n: Int) {
         if let snapshot = ready.snapshotToInstall {
             verifySnapshot(snapshot, at: n)
-            nodes[n].stateMachine = SimulatedCommand.restore(from: snapshot.data)
+            switch options.machine {
+            case .register: nodes[n].stateMachine = SimulatedCommand.restore(from: snapshot.data)
+            case .keyValue: nodes[n].store = restoredStore(from: snapshot, at: n)
+            }
             nodes[n].lastSnapshotIndex = snapshot.metadata.index
             stats.snapshotsInstalled += 1
             // Writes waiting on entries the snapshot replaced can no longer tell their outcome here.
-            for (index, waiter) in nodes[n].pendingWrites where index <= snapshot.metadata.index {
+            for (index, waiter) in nodes[n].pendingWrites.sorted(by: { $0.key < $1.key })
+            where index <= snapshot.metadata.index {
                 nodes[n].pendingWrites[index] = nil
                 abandon(client: waiter.client)
             }
         }
         for entry in ready.entriesToApply {
             recordApplied(entry, at: n)
-            if entry.kind == .command, let (key, value) = SimulatedCommand.decode(entry.data) {
-                nodes[n].stateMachine[key] = value
-            }
-            if let waiter = nodes[n].pendingWrites.removeValue(forKey: entry.index) {
-                completeWrite(client: waiter.client, succeeded: waiter.term == entry.term)
+            switch options.machine {
+            case .register:
+                if entry.kind == .command, let (key, value) = SimulatedCommand.decode(entry.data) {
+                    nodes[n].stateMachine[key] = value
+                }
+                if let waiter = nodes[n].pendingWrites.removeValue(forKey: entry.index) {
+                    completeWrite(client: waiter.client, succeeded: waiter.term == entry.term)
+                }
+            case .keyValue:
+                let result = applyKeyValue(entry, at: n)
+                if let waiter = nodes[n].pendingWrites.removeValue(forKey: entry.index) {
+                    keyValueWriteApplied(
+                        client: waiter.client, result: result, entry: entry, proposedIn: waiter.term)
+                }
             }
             stats.committedEntries = max(stats.committedEntries, Int(entry.index.value))
         }
         for id in ready.readsToServe {
             guard let client = nodes[n].pendingReads.removeValue(forKey: id) else { continue }
-            completeRead(client: client, value: nodes[n].stateMachine[clients[client].pending!.key])
+            switch options.machine {
+            case .register:
+                completeRead(client: client, value: nodes[n].stateMachine[clients[client].pending!.key])
+            case .keyValue: completeKeyValueRead(client: client, at: n)
+            }
         }
         for id in ready.readsFailed {
             guard let client = nodes[n].pendingReads.removeValue(forKey: id) else { continue }
@@ -383,9 +433,12 @@ public struct SimulatedCluster {
     /// Proposes a command at a node, as a client would; returns its index, or nil when not leader.
     public mutating func propose(key: String, value: String, at id: NodeID) -> LogIndex? {
         let n = indexOf[id]!
-        guard nodes[n].isUp,
-            let index = try? nodes[n].core!.propose(SimulatedCommand.put(key: key, value: value))
-        else {
+        let command =
+            switch options.machine {
+            case .register: SimulatedCommand.put(key: key, value: value)
+            case .keyValue: KVCommand.set([key: value]).encode()
+            }
+        guard nodes[n].isUp, let index = try? nodes[n].core!.propose(command) else {
             return nil
         }
         drain(n)
@@ -400,15 +453,20 @@ public struct SimulatedCluster {
     }
 
     /// The value a node's state machine holds for `key`.
-    public func value(of key: String, at id: NodeID) -> String? { nodes[indexOf[id]!].stateMachine[key] }
+    public func value(of key: String, at id: NodeID) -> String? {
+        switch options.machine {
+        case .register: nodes[indexOf[id]!].stateMachine[key]
+        case .keyValue: nodes[indexOf[id]!].store.get(key)?.value
+        }
+    }
 
     public var recentTrace: [String] { trace.lines }
 
     mutating func fail(_ reason: String) {
         guard failure == nil else { return }
         failure = SimulationFailure(
-            seed: options.seed, clusterSize: options.clusterSize, time: now, reason: reason,
-            recentTrace: trace.lines)
+            seed: options.seed, clusterSize: options.clusterSize, machine: options.machine, time: now,
+            reason: reason, recentTrace: trace.lines)
     }
 }
 

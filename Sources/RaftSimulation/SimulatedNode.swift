@@ -1,3 +1,4 @@
+import KeyVal
 import RaftCore
 
 /// What a node keeps across a crash: exactly what its `Ready`s made durable.
@@ -72,12 +73,14 @@ struct SimulatedDisk {
 }
 
 /// One member of a simulated cluster: its core while it runs, its disk always, and the
-/// in-memory key-value state machine it rebuilds from the log after a restart.
+/// in-memory state machine it rebuilds from its snapshot and log after a restart (the stand-in
+/// register map, or the real `KVStore`, as `SimulationOptions.machine` says).
 struct SimulatedNode {
     let id: NodeID
     var core: RaftCore?
     var disk = SimulatedDisk()
     var stateMachine: [String: String] = [:]
+    var store = KVStore()
     var incarnation = 0
     /// Wiped and stopped for good; its id is never used again.
     var isRetired = false

@@ -54,6 +54,33 @@ public struct SimulationOptions: Sendable {
     /// Fraction of client operations that are linearizable reads (the rest are writes).
     public var readRatio = 0.4
 
+    /// What the nodes replicate: the simulation's own stand-in register map, or the real
+    /// `KVStore` with client sessions (see `SimulatedCluster+KeyValue.swift`).
+    public var machine = StateMachineKind.register
+    /// With the real store: its session capacity. A little above the number of clients, and
+    /// clients now and then start a new session (as a restarted client process would), so idle
+    /// sessions are evicted and a client slowed by faults can find its own session gone.
+    public var sessionCapacity = 5
+    /// With the real store: chance that a client starts a new session before a write.
+    public var newSessionRate = 0.05
+    /// With the real store, in the faulty phase: chance that the answer to a write that applied
+    /// is lost on its way to the client, which then retries it with the same stamp.
+    public var lostAnswerRate = 0.1
+    /// With the real store: attempts per write (a retry after a timeout, a crash, a lost answer
+    /// or a lost leadership) before the client gives up and records the outcome as unknown.
+    public var maxWriteAttempts = 6
+    /// With the real store: whether a session's first write (sequence 1) is retried. Off by
+    /// default, because the store cannot deduplicate it once the session was evicted: an unknown
+    /// client at sequence 1 is taken for a new session (`ClientSessions.lookup`), so such a retry
+    /// applies again. `raft-sim --machine kv --retry-first-writes` shows it.
+    public var retriesFirstWrites = false
+    /// With the real store: the direct at-most-once checks (at every first application, and of
+    /// every answer against the request's first result). Only the negative control that shows
+    /// the linearizability check catching a double apply on its own turns them off.
+    public var checksAtMostOnce = true
+    /// A known-wrong variant of the key-value state machine, for negative controls.
+    public var keyValueFault: KeyValueFault?
+
     /// A known-wrong core variant, for negative controls.
     public var testingFault: TestingFault?
     /// Lines of recent trace printed with a failure.
@@ -77,6 +104,18 @@ public struct SimulationOptions: Sendable {
         return options
     }
 
+    /// The sweep's options with the real key-value store and client sessions.
+    public static func keyValue(clusterSize: Int, seed: UInt64) -> SimulationOptions {
+        var options = SimulationOptions(clusterSize: clusterSize, seed: seed)
+        options.machine = .keyValue
+        // The real store's snapshots are some hundred bytes: bigger chunks keep transfers to a
+        // few dozen messages, and snapshots every 30 entries make restarts and lagging
+        // followers restore from them.
+        options.maxSnapshotChunkBytes = 64
+        options.snapshotEvery = 30
+        return options
+    }
+
     /// Turns membership changes off: a fixed voter set, no spare nodes (the sweep before §4.1).
     public mutating func disableMembershipChanges() {
         spareNodes = 0
@@ -84,11 +123,26 @@ public struct SimulationOptions: Sendable {
     }
 }
 
+/// The state machine a simulated cluster replicates.
+public enum StateMachineKind: String, Sendable, CaseIterable {
+    /// A map of registers with its own minimal command and snapshot format: cheap, for the big sweep.
+    case register
+    /// The real `KVStore`: `KVCommand`s through its codec, client sessions, its snapshot format.
+    case keyValue = "kv"
+}
+
+/// Known-wrong variants of the key-value state machine, which the checks must catch.
+public enum KeyValueFault: String, Sendable, CaseIterable {
+    /// Every command is applied without its client stamp, so a retried write applies again.
+    case ignoreClientSessions
+}
+
 /// Why a run failed: an invariant broke, the healed cluster did not make progress, or the client
 /// history is not linearizable.
 public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     public var seed: UInt64
     public var clusterSize: Int
+    public var machine: StateMachineKind
     public var time: Int64
     public var reason: String
     public var recentTrace: [String]
@@ -96,7 +150,7 @@ public struct SimulationFailure: Error, Sendable, CustomStringConvertible {
     public var description: String {
         """
         simulation failed: \(reason)
-          seed \(seed), \(clusterSize) nodes, at time \(time); replay with RAFT_SEED=\(seed) RAFT_CLUSTER_SIZE=\(clusterSize)
+          seed \(seed), \(clusterSize) nodes, at time \(time); replay with RAFT_SEED=\(seed) RAFT_CLUSTER_SIZE=\(clusterSize)\(machine == .keyValue ? " RAFT_MACHINE=kv" : "")
           recent trace:
         \(recentTrace.map { "    " + $0 }.joined(separator: "\n"))
         """
@@ -125,6 +179,16 @@ public struct SimulationStats: Sendable {
     public var operationsOK = 0
     public var operationsUnknown = 0
     public var operationsFailed = 0
+    /// With the real store: write attempts after the first, answers lost on the way to a client,
+    /// retries answered with the remembered result of an earlier application, answers that the
+    /// client's session had expired, and sessions started.
+    public var writeRetries = 0
+    public var answersLost = 0
+    public var retriesDeduplicated = 0
+    public var sessionsExpired = 0
+    public var sessionsStarted = 0
+    /// Restarts that rebuilt the state machine from the snapshot on the node's disk.
+    public var restartsFromSnapshot = 0
     /// Ticks from healing the cluster to a leader that committed every client's final write.
     public var ticksToRecover = 0
     public var messagesByKind: [String: Int] = [:]

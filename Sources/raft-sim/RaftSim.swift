@@ -28,9 +28,30 @@ struct RaftSim: ParsableCommand {
 
     @Option(
         help:
-            "Run a deliberately broken core variant (negative control): \(TestingFault.allCases.map(\.rawValue).joined(separator: ", "))."
+            "Run a deliberately broken core variant (negative control): \(TestingFault.allCases.map(\.rawValue).joined(separator: ", ")); with --machine kv also \(KeyValueFault.allCases.map(\.rawValue).joined(separator: ", "))."
     )
     var fault: String?
+
+    @Option(
+        help:
+            "The replicated state machine: register (the simulation's stand-in) or kv (the real KVStore with client sessions, retries and its snapshots)."
+    )
+    var machine = "register"
+
+    @Flag(
+        help:
+            "With --machine kv: skip the direct at-most-once checks, to see whether the linearizability check catches --fault ignoreClientSessions on its own."
+    )
+    var skipAtMostOnceCheck = false
+
+    @Option(help: "With --machine kv: the store's session capacity.")
+    var sessionCapacity = SimulationOptions(clusterSize: 3, seed: 0).sessionCapacity
+
+    @Flag(
+        help:
+            "With --machine kv: retry a session's first write too, which the store cannot deduplicate once the session was evicted."
+    )
+    var retryFirstWrites = false
 
     @Flag(
         inversion: .prefixedNo,
@@ -54,8 +75,8 @@ struct RaftSim: ParsableCommand {
     @Option(help: "Stop after this many seconds (checked between seeds); 0: no limit.")
     var maxSeconds = 0
 
-    @Option(help: "Snapshot every this many applied entries (0: never).")
-    var snapshotEvery = SimulationOptions(clusterSize: 3, seed: 0).snapshotEvery
+    @Option(help: "Snapshot every this many applied entries (0: never; default 40, 30 with --machine kv).")
+    var snapshotEvery: Int?
 
     @Option(help: "Lines of trace printed with a failure.")
     var traceLength = 60
@@ -68,12 +89,19 @@ struct RaftSim: ParsableCommand {
         guard !clusterSizes.isEmpty, clusterSizes.allSatisfy({ $0 >= 1 && $0 <= 9 }) else {
             throw ValidationError("--sizes must list cluster sizes from 1 to 9, e.g. 3,5,7")
         }
+        guard let machineKind = StateMachineKind(rawValue: machine) else {
+            throw ValidationError("--machine must be register or kv")
+        }
         var testingFault: TestingFault?
+        var keyValueFault: KeyValueFault?
         if let fault {
-            guard let parsed = TestingFault(rawValue: fault) else {
-                throw ValidationError("unknown --fault \(fault)")
+            if let parsed = TestingFault(rawValue: fault) {
+                testingFault = parsed
+            } else if let parsed = KeyValueFault(rawValue: fault), machineKind == .keyValue {
+                keyValueFault = parsed
+            } else {
+                throw ValidationError("unknown --fault \(fault) for --machine \(machine)")
             }
-            testingFault = parsed
         }
         var failures = 0
         var total = 0
@@ -86,6 +114,7 @@ struct RaftSim: ParsableCommand {
             var membershipChanges = 0
             var transfers = 0
             var retired = 0
+            var keyValue = (retries: 0, lost: 0, deduplicated: 0, expired: 0, unknown: 0, restored: 0)
             var voterRange = (fewest: Int.max, most: 0)
             var ran = 0
             for seed in firstSeed..<(firstSeed + UInt64(seeds)) {
@@ -93,9 +122,16 @@ struct RaftSim: ParsableCommand {
                     printNow("time limit of \(maxSeconds) s reached")
                     break
                 }
-                var options = SimulationOptions(clusterSize: size, seed: seed)
+                var options =
+                    machineKind == .keyValue
+                    ? SimulationOptions.keyValue(clusterSize: size, seed: seed)
+                    : SimulationOptions(clusterSize: size, seed: seed)
+                options.keyValueFault = keyValueFault
+                options.retriesFirstWrites = retryFirstWrites
+                options.sessionCapacity = sessionCapacity
+                options.checksAtMostOnce = !skipAtMostOnceCheck
                 options.faultyTicks = faultyTicks
-                options.snapshotEvery = snapshotEvery
+                if let snapshotEvery { options.snapshotEvery = snapshotEvery }
                 options.traceLength = traceLength
                 options.testingFault = testingFault
                 options.spareNodes = spareNodes
@@ -112,6 +148,12 @@ struct RaftSim: ParsableCommand {
                     membershipChanges += stats.membershipChanges
                     transfers += stats.leadershipTransfers
                     retired += stats.nodesRetired
+                    keyValue.retries += stats.writeRetries
+                    keyValue.lost += stats.answersLost
+                    keyValue.deduplicated += stats.retriesDeduplicated
+                    keyValue.expired += stats.sessionsExpired
+                    keyValue.unknown += stats.operationsUnknown
+                    keyValue.restored += stats.restartsFromSnapshot
                     voterRange.fewest = min(voterRange.fewest, stats.fewestVoters)
                     voterRange.most = max(voterRange.most, stats.mostVoters)
                 case .failure(let failure):
@@ -128,6 +170,10 @@ struct RaftSim: ParsableCommand {
             if membership && ran > 0 {
                 line +=
                     ", \(membershipChanges) membership changes, \(transfers) leadership transfers, \(retired) nodes retired, voters \(voterRange.fewest)...\(voterRange.most)"
+            }
+            if machineKind == .keyValue && ran > 0 {
+                line +=
+                    ", \(keyValue.retries) write retries, \(keyValue.lost) answers lost, \(keyValue.deduplicated) retries deduplicated, \(keyValue.expired) sessions expired, \(keyValue.unknown) outcomes unknown, \(keyValue.restored) restarts from a snapshot"
             }
             printNow(line)
         }

@@ -8,33 +8,53 @@ import Testing
 /// the leader too, re-added or retired), checking safety after every step, liveness after healing
 /// and linearizability of the client history at the end.
 ///
-/// Environment: `RAFT_SWEEP_SEEDS` (seeds per cluster size, default 500);
-/// `RAFT_SEED` with `RAFT_CLUSTER_SIZE` replays exactly one seed and prints its trace.
+/// Each seed runs with the simulation's stand-in register machine; a smaller sweep runs the real
+/// `KVStore` with client sessions and retries (`SimulationOptions.keyValue`).
+///
+/// Environment: `RAFT_SWEEP_SEEDS` (seeds per cluster size, default 500) and `RAFT_KV_SWEEP_SEEDS`
+/// (seeds per cluster size with the real store, default 100); `RAFT_SEED` with `RAFT_CLUSTER_SIZE`
+/// (and `RAFT_MACHINE=kv` for the real store) replays exactly one seed and prints its trace.
 @Suite("Simulation: seeded fault sweep")
 struct SimulationSweepTests {
     static let chunks = 5
     static let seedsPerSize = ProcessInfo.processInfo.environment["RAFT_SWEEP_SEEDS"].flatMap(Int.init) ?? 500
+    /// The real store costs about as much per seed as the stand-in; 100 seeds each of 3 and 5
+    /// nodes add about 40 s of one core in a debug build.
+    static let keyValueSeedsPerSize =
+        ProcessInfo.processInfo.environment["RAFT_KV_SWEEP_SEEDS"].flatMap(Int.init) ?? 100
+    static let keyValueChunks = 2
 
     static var sweepCases: [SweepCase] {
         if let replay = replayCase { return [replay] }
         let perChunk = max(1, seedsPerSize / chunks)
-        return [3, 5, 7].flatMap { size in
+        let register = [3, 5, 7].flatMap { size in
             (0..<chunks).map { chunk in
                 SweepCase(size: size, seeds: UInt64(chunk * perChunk)..<UInt64((chunk + 1) * perChunk))
             }
         }
+        let perKeyValueChunk = max(1, keyValueSeedsPerSize / keyValueChunks)
+        let keyValue = [3, 5].flatMap { size in
+            (0..<keyValueChunks).map { chunk in
+                SweepCase(
+                    size: size,
+                    seeds: UInt64(chunk * perKeyValueChunk)..<UInt64((chunk + 1) * perKeyValueChunk),
+                    machine: .keyValue)
+            }
+        }
+        return register + keyValue
     }
 
     static var replayCase: SweepCase? {
         let environment = ProcessInfo.processInfo.environment
         guard let seed = environment["RAFT_SEED"].flatMap(UInt64.init) else { return nil }
         let size = environment["RAFT_CLUSTER_SIZE"].flatMap(Int.init) ?? 3
-        return SweepCase(size: size, seeds: seed..<(seed + 1))
+        let machine = environment["RAFT_MACHINE"].flatMap(StateMachineKind.init) ?? .register
+        return SweepCase(size: size, seeds: seed..<(seed + 1), machine: machine)
     }
 
     @Test("safety, liveness and linearizability hold on every seed", arguments: sweepCases)
     func sweep(_ sweep: SweepCase) async {
-        let runs = sweep.seeds.map { SimulationOptions(clusterSize: sweep.size, seed: $0) }
+        let runs = sweep.seeds.map { sweep.options(seed: $0) }
         switch await runSimulations(runs) {
         case .failure(let failure):
             Issue.record("\(failure)")
@@ -112,5 +132,17 @@ struct SimulationSweepTests {
 struct SweepCase: Sendable, CustomTestStringConvertible {
     var size: Int
     var seeds: Range<UInt64>
-    var testDescription: String { "\(size) nodes, seeds \(seeds.lowerBound)..<\(seeds.upperBound)" }
+    var machine = StateMachineKind.register
+
+    func options(seed: UInt64) -> SimulationOptions {
+        switch machine {
+        case .register: SimulationOptions(clusterSize: size, seed: seed)
+        case .keyValue: SimulationOptions.keyValue(clusterSize: size, seed: seed)
+        }
+    }
+
+    var testDescription: String {
+        let store = machine == .keyValue ? " (real KVStore)" : ""
+        return "\(size) nodes\(store), seeds \(seeds.lowerBound)..<\(seeds.upperBound)"
+    }
 }

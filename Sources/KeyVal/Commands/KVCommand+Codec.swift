@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// The binary form of a `KVCommand`, as stored in a log entry.
 ///

@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// The precondition of a compare-and-set, in HTTP conditional-request terms.
 ///

@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// A key's current value and the index of the log entry that last wrote it. The version is what
 /// clients send back in `If-Match` for a compare-and-set.

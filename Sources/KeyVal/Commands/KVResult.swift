@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// What applying one command did, as the HTTP layer and the CLI report it.
 ///

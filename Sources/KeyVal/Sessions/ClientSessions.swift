@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// Per-client deduplication state (Raft thesis §6.3): for each client, the highest sequence number
 /// applied and its result, so a retried write is answered without being applied twice.

@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// `KVStore` as the state machine a `RaftNode` drives. A class because the node's loop owns and
 /// mutates one instance; the store inside stays a value, so reads get a consistent copy.

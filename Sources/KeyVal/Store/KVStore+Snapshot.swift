@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// Snapshots: the whole state machine as bytes, so the node can compact its log (Raft §7) and
 /// bring a lagging replica up to date.

@@ -1,4 +1,4 @@
-import Raft
+import RaftCore
 
 /// The replicated key-value state machine: a map from key to versioned value, plus the client
 /// sessions that make retried writes idempotent.
