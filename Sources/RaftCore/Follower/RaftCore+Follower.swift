@@ -59,6 +59,10 @@ extension RaftCore {
         send(to: leader, .heartbeatResponse(HeartbeatResponse(readContext: heartbeat.readContext)))
     }
 
+    /// The most a follower reserves up front for a snapshot being received (1 GiB); a larger one
+    /// grows its buffer as chunks arrive.
+    public static let maxSnapshotReservationBytes = 1 << 30
+
     /// One chunk of the leader's snapshot (§7, Figure 13). Chunks are taken only in order; any other
     /// chunk is answered with the offset wanted, so the leader resends from there.
     mutating func handleInstallSnapshot(_ chunk: InstallSnapshot, from leader: NodeID) {
@@ -84,18 +88,23 @@ extension RaftCore {
                 incomingSnapshot = nil
                 return reply(.receiving(nextOffset: 0))
             }
+            // One buffer for the whole snapshot, so each byte is copied once, as it arrives. The
+            // size comes from the leader: an absurd one must not allocate absurdly up front.
+            var data: [UInt8] = []
+            data.reserveCapacity(Int(min(chunk.totalBytes, UInt64(Self.maxSnapshotReservationBytes))))
             incomingSnapshot = IncomingSnapshot(
-                metadata: metadata, leader: leader, totalBytes: chunk.totalBytes, data: [])
+                metadata: metadata, leader: leader, totalBytes: chunk.totalBytes, data: data)
         }
-        var incoming = incomingSnapshot!
-        guard
-            UInt64(incoming.data.count) == chunk.offset || config.testingFault == .ignoreSnapshotChunkOffsets
-        else {
-            return reply(.receiving(nextOffset: UInt64(incoming.data.count)))
+        let received = UInt64(incomingSnapshot!.data.count)
+        guard received == chunk.offset || config.testingFault == .ignoreSnapshotChunkOffsets else {
+            return reply(.receiving(nextOffset: received))
         }
-        incoming.data += chunk.chunk
+        // Appended in place. A copy of `incomingSnapshot` alive here (as `var incoming =
+        // incomingSnapshot!` once was) shares the buffer, and the append then copies every byte
+        // received so far: once per chunk, quadratic in the snapshot's size.
+        incomingSnapshot!.data.append(contentsOf: chunk.chunk)
+        let incoming = incomingSnapshot!
         guard UInt64(incoming.data.count) >= incoming.totalBytes else {
-            incomingSnapshot = incoming
             return reply(.receiving(nextOffset: UInt64(incoming.data.count)))
         }
         incomingSnapshot = nil
