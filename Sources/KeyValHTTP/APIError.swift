@@ -84,6 +84,8 @@ extension APIError {
             self.init(timedOut ? .gatewayTimeout : .badGateway, reason)
         case .membershipChangeInProgress:
             self.init(.conflict, error.description, retryAfter: true)
+        case .leadershipTransferFailed(let reason):
+            self.init(.conflict, "leadership transfer failed: \(reason)")
         case .unavailable(let reason):
             self.init(.serviceUnavailable, "the node is unavailable: \(reason)", retryAfter: true)
         }

@@ -19,7 +19,10 @@ public protocol KVReplica: Sendable {
     /// taking writes): `.invalidMembershipChange` says why.
     func removeMember(id: String, force: Bool) async throws(ReplicaError)
     /// Hands leadership to the voter `target` (or, when nil, to the most up-to-date voter that is
-    /// up) and returns the new leader's id once this node has stepped down (`POST /leader`).
+    /// up) and returns the new leader's id once this node knows that node leads (`POST /leader`).
+    /// A transfer that started and left another node leading, or none, fails with
+    /// `.leadershipTransferFailed` saying what happened; a target that cannot take over at all,
+    /// with `.invalidMembershipChange`.
     func transferLeadership(to target: String?) async throws(ReplicaError) -> String
     /// This node's view of itself and the cluster (`GET /status`).
     func status() async -> StatusReport
@@ -54,6 +57,10 @@ public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Another membership change is still in flight, or the leader has not yet committed an entry
     /// of its term (thesis §4.1). 409; retry shortly.
     case membershipChangeInProgress
+    /// A leadership transfer did not leave its target leading, or another is under way; `reason`
+    /// says what happened instead ("n2 did not take over; n1 stepped down after losing quorum").
+    /// 409: whoever leads now, it is not the node asked for.
+    case leadershipTransferFailed(reason: String)
     /// The node is shutting down or stopped after a storage failure. 503.
     case unavailable(reason: String)
 
@@ -65,6 +72,7 @@ public enum ReplicaError: Error, Sendable, Equatable, CustomStringConvertible {
             .memberUnreachable(let reason, _):
             reason
         case .membershipChangeInProgress: "another membership change is in progress; retry shortly"
+        case .leadershipTransferFailed(let reason): "leadership transfer failed: \(reason)"
         case .unavailable(let reason): "unavailable: \(reason)"
         }
     }

@@ -243,8 +243,11 @@ struct NodeReplica: KVReplica {
         case .leadershipTransferInProgress:
             // Nothing was proposed: the caller may wait for the next leader (`whenLeaderKnown`).
             return .notLeader(leader: nil)
-        case .leadershipTransferFailed(let reason):
-            return .invalidMembershipChange(reason: "leadership transfer failed: \(reason)")
+        case .leadershipTransferFailed(.invalidTarget(let reason)):
+            // Bad input: nothing was started (the target is this node, not a voter, or none is up).
+            return .invalidMembershipChange(reason: "leadership transfer refused: \(reason)")
+        case .leadershipTransferFailed(let failure):
+            return .leadershipTransferFailed(reason: failure.description)
         }
     }
 

@@ -92,6 +92,24 @@ struct ClusterRoutesTests {
         }
     }
 
+    @Test("POST /leader is 200 with the new leader, 409 with what happened when the target did not take over")
+    func transferLeadership() async throws {
+        try await withNode { node in
+            let ok = try await node.request("POST", "/leader", body: #"{"id":"n2"}"#)
+            #expect(ok.status == 200)
+            #expect(ok.bodyText == #"{"leader":"n2"}"#)
+            node.replica.mode = .failing(
+                .leadershipTransferFailed(reason: "n2 did not take over; n1 stepped down after losing quorum")
+            )
+            let failed = try await node.request("POST", "/leader", body: #"{"id":"n2"}"#)
+            #expect(failed.status == 409)
+            #expect(
+                failed.bodyText
+                    == #"{"error":"leadership transfer failed: n2 did not take over; n1 stepped down after losing quorum"}"#
+            )
+        }
+    }
+
     @Test("GET /status is the replica's report with snake_case keys; an unknown leader is null")
     func status() async throws {
         try await withNode { node in

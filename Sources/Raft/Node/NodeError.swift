@@ -15,8 +15,8 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidMembershipChange(String)
     /// This leader is handing leadership over; the next leader takes proposals in a moment.
     case leadershipTransferInProgress
-    /// A leadership transfer could not start or did not complete.
-    case leadershipTransferFailed(String)
+    /// A leadership transfer could not start, or did not hand leadership to its target.
+    case leadershipTransferFailed(LeadershipTransferFailure)
 
     public var description: String {
         switch self {
@@ -27,7 +27,7 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         case .membershipChangeInProgress: "another membership change is in progress"
         case .invalidMembershipChange(let reason): reason
         case .leadershipTransferInProgress: "leadership is being handed over; retry in a moment"
-        case .leadershipTransferFailed(let reason): "leadership transfer failed: \(reason)"
+        case .leadershipTransferFailed(let failure): "leadership transfer failed: \(failure)"
         }
     }
 }

@@ -97,8 +97,8 @@ public actor RaftNode<Machine: StateMachine> {
     private var proposals:
         [LogIndex: (term: Term, continuation: CheckedContinuation<Result<Machine.Output, NodeError>, Never>)] =
             [:]
-    /// A leadership transfer this node started, waiting for it to step down or give up.
-    private var transfer: (target: NodeID, continuation: TransferWaiter)?
+    /// A leadership transfer this node started, waiting to learn that its target leads.
+    private var transfer: (watch: LeadershipTransferWatch, continuation: TransferWaiter)?
     /// Membership changes waiting for their configuration entry to apply, by index.
     private var membershipChanges: [LogIndex: (term: Term, waiters: [MembershipWaiter])] = [:]
     /// The configuration in effect, readable without going through the loop (the transport looks
@@ -220,10 +220,12 @@ public actor RaftNode<Machine: StateMachine> {
     }
 
     /// Hands leadership to `target` (or the most up-to-date voter that is up, when nil) and returns
-    /// the target once this node has stepped down (thesis §3.10). Meanwhile proposals fail with
-    /// `.leadershipTransferInProgress`. Fails with `.notLeader` on a follower, or
-    /// `.leadershipTransferFailed` if the target is invalid or did not take over within an
-    /// election timeout (this node then still leads).
+    /// the target once this node has learned that the target leads (thesis §3.10). Meanwhile
+    /// proposals fail with `.leadershipTransferInProgress`. Fails with `.notLeader` on a follower,
+    /// or `.leadershipTransferFailed`: `.invalidTarget` or `.inProgress` if nothing was started,
+    /// `.notTakenOver` with what happened instead otherwise (the target did not take over within an
+    /// election timeout and this node still leads; this node lost its quorum or was removed;
+    /// another node was elected; no leader became known soon after this node stepped down).
     public nonisolated func transferLeadership(to target: NodeID?) async throws(NodeError) -> NodeID {
         let result = await withCheckedContinuation { continuation in
             inbox.push(.transferLeadership(target, continuation))
@@ -350,6 +352,7 @@ public actor RaftNode<Machine: StateMachine> {
         switch input {
         case .tick:
             core.tick()
+            settleTransfer { $0.tick() }
         case .receive(let envelope):
             core.step(envelope)
         case .unreachable(let peer):
@@ -382,18 +385,22 @@ public actor RaftNode<Machine: StateMachine> {
             read.serve(machine)
         case .transferLeadership(let target, let continuation):
             guard transfer == nil else {
-                return continuation.resume(
-                    returning: .failure(.leadershipTransferFailed("one is already under way")))
+                return continuation.resume(returning: .failure(.leadershipTransferFailed(.inProgress)))
             }
             do throws(TransferError) {
                 let chosen = try core.transferLeadership(to: target)
-                transfer = (chosen, continuation)
+                let watch = LeadershipTransferWatch(
+                    target: chosen, id: id, electionTicks: core.config.electionTicks)
+                transfer = (watch, continuation)
             } catch {
                 switch error {
                 case .notLeader(let hint):
                     continuation.resume(returning: .failure(.notLeader(leaderHint: hint)))
-                case .invalidTarget, .inProgress:
-                    continuation.resume(returning: .failure(.leadershipTransferFailed("\(error)")))
+                case .invalidTarget(let reason):
+                    continuation.resume(
+                        returning: .failure(.leadershipTransferFailed(.invalidTarget(reason))))
+                case .inProgress:
+                    continuation.resume(returning: .failure(.leadershipTransferFailed(.inProgress)))
                 }
             }
         case .changeMembership(let change, let continuation):
@@ -482,21 +489,26 @@ public actor RaftNode<Machine: StateMachine> {
         for readID in ready.readsFailed { reads.removeValue(forKey: readID)?.fail(.readFailed) }
         for event in ready.events {
             onEvent(.raft(event))
-            guard let pending = transfer else { continue }
-            switch event {
-            case .becameFollower:
-                transfer = nil
-                pending.continuation.resume(returning: .success(pending.target))
-            case .leadershipTransferAbandoned:
-                transfer = nil
-                pending.continuation.resume(
-                    returning: .failure(
-                        .leadershipTransferFailed("\(pending.target) did not take over in time")))
-            default:
-                break
-            }
+            settleTransfer { $0.observe(event) }
         }
         core.advance(ready)
+    }
+
+    /// Answers the pending leadership transfer if `step` settles it.
+    private func settleTransfer(_ step: (inout LeadershipTransferWatch) -> LeadershipTransferWatch.Outcome?) {
+        guard var pending = transfer else { return }
+        let outcome = step(&pending.watch)
+        transfer = pending
+        switch outcome {
+        case nil:
+            return
+        case .tookOver:
+            transfer = nil
+            pending.continuation.resume(returning: .success(pending.watch.target))
+        case .failed(let failure):
+            transfer = nil
+            pending.continuation.resume(returning: .failure(.leadershipTransferFailed(failure)))
+        }
     }
 
     /// Snapshots the state machine once enough was applied, then compacts the log behind it.
