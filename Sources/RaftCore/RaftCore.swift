@@ -212,13 +212,6 @@ public struct RaftCore: Sendable {
 
     // MARK: Output
 
-    /// Whether `takeReady()` would return work.
-    public var hasReady: Bool {
-        if readyInProgress { return false }
-        var copy = self
-        return copy.takeReady() != nil
-    }
-
     /// Hands out the work produced since the last `Ready`, or nil when there is none.
     /// The caller MUST process it as `Ready` documents and then call `advance(_:)`.
     public mutating func takeReady() -> Ready? {

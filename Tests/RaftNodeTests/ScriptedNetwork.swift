@@ -5,7 +5,10 @@ import Synchronization
 /// message what is lost (`drop(where:)`) and watches everything sent (`onSend`).
 final class ScriptedNetwork: Sendable {
     private let nodes = Mutex<[NodeID: @Sendable (Envelope) -> Void]>([:])
-    private let dropRule = Mutex<(@Sendable (Envelope) -> Bool)?>(nil)
+    // In a struct: a bare closure in a Mutex is re-abstracted on every `withLock` (its inout
+    // write-back wraps it in one more thunk each time), until the stack overflows.
+    private struct DropRule: Sendable { var drops: @Sendable (Envelope) -> Bool }
+    private let dropRule = Mutex<DropRule?>(nil)
     private let watchers = Mutex<[@Sendable (Envelope) -> Void]>([])
 
     func attach(_ id: NodeID, _ deliver: @escaping @Sendable (Envelope) -> Void) {
@@ -15,7 +18,9 @@ final class ScriptedNetwork: Sendable {
     func detach(_ id: NodeID) { nodes.withLock { $0[id] = nil } }
 
     /// From now on, envelopes for which `rule` is true are lost; nil delivers everything.
-    func drop(where rule: (@Sendable (Envelope) -> Bool)?) { dropRule.withLock { $0 = rule } }
+    func drop(where rule: (@Sendable (Envelope) -> Bool)?) {
+        dropRule.withLock { $0 = rule.map(DropRule.init) }
+    }
 
     /// Calls `watch` with every envelope a node sends, delivered or not, before it is delivered.
     func onSend(_ watch: @escaping @Sendable (Envelope) -> Void) { watchers.withLock { $0.append(watch) } }
@@ -26,7 +31,7 @@ final class ScriptedNetwork: Sendable {
         let watch = watchers.withLock { $0 }
         for envelope in envelopes {
             for w in watch { w(envelope) }
-            if let rule, rule(envelope) { continue }
+            if let rule, rule.drops(envelope) { continue }
             nodes.withLock { $0[envelope.to] }?(envelope)
         }
     }

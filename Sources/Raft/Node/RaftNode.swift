@@ -12,6 +12,11 @@ public struct RaftNodeOptions: Sendable {
     /// Entries kept in the log behind a snapshot, so a follower a little behind catches up from the
     /// log rather than needing the whole snapshot (§7).
     public var snapshotKeepEntries: Int
+    /// NEGATIVE CONTROL, for tests only: each `Ready`'s messages are sent before it is persisted,
+    /// breaking persist-before-send (Figure 2: a node must never speak of a vote or an entry it
+    /// could forget in a crash), so the crash harness can show that its safety checks catch the
+    /// break. Read once per `Ready`. Never set in production.
+    public var sendsBeforePersisting = false
 
     public init(
         tickInterval: Duration = .milliseconds(50), snapshotThreshold: Int = 10_000,
@@ -424,8 +429,27 @@ public actor RaftNode<Machine: StateMachine> {
         }
     }
 
-    /// One `Ready`, in the order the core requires: durable first, then send, then apply.
+    /// One `Ready`, in the order the core requires (`Ready`): durable first, then send, then
+    /// restore and apply, then answer the waiters, then acknowledge. Nothing here awaits, so no
+    /// other call observes the core in between. Each step is its own method so that persisting can
+    /// move to a storage thread, and a leader can send while its own write is in flight (thesis
+    /// §10.2.1: the leader's own log counts only once `advance` marks it durable).
     private func process(_ ready: Ready) throws(StorageError) {
+        // Read once per Ready: the negative control costs this one branch and nothing else.
+        let sendsFirst = options.sendsBeforePersisting
+        if sendsFirst { send(ready) }
+        try persist(ready)
+        if !sendsFirst { send(ready) }
+        if let snapshot = ready.snapshotToInstall { restore(from: snapshot) }
+        apply(ready.entriesToApply)
+        answerReads(ready)
+        report(ready.events)
+        core.advance(ready)
+    }
+
+    /// Step 1: makes the `Ready` durable. A received snapshot first (then the log store drops what
+    /// it covers), then the hard state, the entries and the commit index, in one transaction.
+    private func persist(_ ready: Ready) throws(StorageError) {
         do {
             if let snapshot = ready.snapshotToInstall {
                 try snapshotStore.save(StoredSnapshot(metadata: snapshot.metadata, data: snapshot.data))
@@ -445,34 +469,46 @@ public actor RaftNode<Machine: StateMachine> {
             onEvent(.storageFailed("\(error)"))
             throw error
         }
+    }
+
+    /// Step 2: hands the messages to the transport, which never blocks the loop.
+    private func send(_ ready: Ready) {
         if !ready.messages.isEmpty { transport.send(ready.messages) }
+    }
+
+    /// Step 3a: replaces the state machine with a snapshot from the leader. Proposals it covers
+    /// can no longer be told apart from another leader's entries at their index.
+    private func restore(from snapshot: Snapshot) {
+        do {
+            try machine.restore(from: snapshot.data)
+        } catch {
+            // The leader's snapshot passed its checksums in transit; a state machine that cannot
+            // read it cannot go on consistently.
+            preconditionFailure("\(id): state machine refused snapshot \(snapshot.metadata): \(error)")
+        }
+        lastSnapshotIndex = snapshot.metadata.index
+        bytesSinceSnapshot = 0
+        for (index, waiter) in proposals where index <= snapshot.metadata.index {
+            // Replaced by the snapshot: whether it committed is unknown here; the leader knows.
+            proposals[index] = nil
+            waiter.continuation.resume(returning: .failure(.dropped))
+        }
+        for (index, change) in membershipChanges where index <= snapshot.metadata.index {
+            membershipChanges[index] = nil
+            for waiter in change.waiters { waiter.resume(returning: .failure(.dropped)) }
+        }
+        onEvent(.snapshotInstalled(index: snapshot.metadata.index, bytes: snapshot.data.count))
+    }
+
+    /// Step 3b: applies committed entries in order and resumes their proposers: with the output
+    /// if the entry is theirs, `.dropped` if another term's entry took its index.
+    private func apply(_ entries: [Entry]) {
+        guard !entries.isEmpty else { return }
         // Applying resumes writers, who may ask `replicaCount(holding:)` before this pass ends:
         // publish the matches that committed these entries first, so a committed write never
         // reads as held by fewer than a quorum.
-        if !ready.entriesToApply.isEmpty { publishReplication() }
-
-        if let snapshot = ready.snapshotToInstall {
-            do {
-                try machine.restore(from: snapshot.data)
-            } catch {
-                // The leader's snapshot passed its checksums in transit; a state machine that cannot
-                // read it cannot go on consistently.
-                preconditionFailure("\(id): state machine refused snapshot \(snapshot.metadata): \(error)")
-            }
-            lastSnapshotIndex = snapshot.metadata.index
-            bytesSinceSnapshot = 0
-            for (index, waiter) in proposals where index <= snapshot.metadata.index {
-                // Replaced by the snapshot: whether it committed is unknown here; the leader knows.
-                proposals[index] = nil
-                waiter.continuation.resume(returning: .failure(.dropped))
-            }
-            for (index, change) in membershipChanges where index <= snapshot.metadata.index {
-                membershipChanges[index] = nil
-                for waiter in change.waiters { waiter.resume(returning: .failure(.dropped)) }
-            }
-            onEvent(.snapshotInstalled(index: snapshot.metadata.index, bytes: snapshot.data.count))
-        }
-        for entry in ready.entriesToApply {
+        publishReplication()
+        for entry in entries {
             bytesSinceSnapshot += entry.byteSize
             let output = machine.apply(entry)
             if let waiter = proposals.removeValue(forKey: entry.index) {
@@ -485,13 +521,20 @@ public actor RaftNode<Machine: StateMachine> {
                 for waiter in change.waiters { waiter.resume(returning: result) }
             }
         }
+    }
+
+    /// Step 4: answers the reads this `Ready` released (after its entries were applied) or failed.
+    private func answerReads(_ ready: Ready) {
         for readID in ready.readsToServe { reads.removeValue(forKey: readID)?.serve(machine) }
         for readID in ready.readsFailed { reads.removeValue(forKey: readID)?.fail(.readFailed) }
-        for event in ready.events {
+    }
+
+    /// Step 5: reports the core's events, which may settle a leadership transfer.
+    private func report(_ events: [RaftEvent]) {
+        for event in events {
             onEvent(.raft(event))
             settleTransfer { $0.observe(event) }
         }
-        core.advance(ready)
     }
 
     /// Answers the pending leadership transfer if `step` settles it.

@@ -32,6 +32,13 @@ func runs(_ runs: [(term: UInt64, count: Int)]) -> [UInt64] {
 }
 
 extension RaftCore {
+    /// Whether `takeReady()` would hand out work, asked of a copy so that this core is untouched.
+    /// Only after `advance(_:)`: a copy with a `Ready` in progress would trap.
+    var hasReady: Bool {
+        var copy = self
+        return copy.takeReady() != nil
+    }
+
     /// Ticks until the node leaves the follower role (starts a pre-vote or an election); returns the
     /// number of ticks that took. Records an issue if it never does.
     @discardableResult
