@@ -116,23 +116,6 @@ struct RaftNodeTests {
         await cluster.stopAll()
     }
 
-    @Test("concurrent proposals share batches: far fewer syncs than proposals (group commit)")
-    func groupCommit() async throws {
-        let cluster = InProcessCluster(size: 3)
-        try cluster.startAll()
-        let leader = try await cluster.awaitLeader()
-        let before = leader.logStore.persistCalls
-        let node = leader.node!
-        let outputs = try await withThrowingTaskGroup(of: Int.self) { group in
-            for k in 0..<400 { group.addTask { try await node.propose(Array("p\(k)".utf8)) } }
-            return try await group.reduce(into: [Int]()) { $0.append($1) }
-        }
-        #expect(Set(outputs).count == 400)
-        let syncs = leader.logStore.persistCalls - before
-        #expect(syncs < 200, "400 proposals took \(syncs) syncs on the leader")
-        await cluster.stopAll()
-    }
-
     @Test("a restarted node recovers its state from its stores, through a snapshot")
     func restartRecovers() async throws {
         var options = fastTicks

@@ -17,6 +17,11 @@ public struct RaftNodeOptions: Sendable {
     /// could forget in a crash), so the crash harness can show that its safety checks catch the
     /// break. Read once per `Ready`. Never set in production.
     public var sendsBeforePersisting = false
+    /// NEGATIVE CONTROL, for tests only: each queued input is handled and its `Ready`s processed
+    /// before the next input is looked at, so proposals queued together no longer share a sync
+    /// (the group-commit test shows one sync per proposal). Read once per pass. Never set in
+    /// production.
+    public var processesInputsOneAtATime = false
 
     public init(
         tickInterval: Duration = .milliseconds(50), snapshotThreshold: Int = 10_000,
@@ -97,7 +102,7 @@ public actor RaftNode<Machine: StateMachine> {
     private let transport: any RaftTransport
     private let options: RaftNodeOptions
     private let onEvent: @Sendable (NodeEvent) -> Void
-    private let inbox = Inbox()
+    nonisolated let inbox = Inbox()
 
     private var proposals:
         [LogIndex: (term: Term, continuation: CheckedContinuation<Result<Machine.Output, NodeError>, Never>)] =
@@ -315,15 +320,31 @@ public actor RaftNode<Machine: StateMachine> {
     /// Stops the loop; pending proposals and reads fail with `.stopped`.
     public nonisolated func shutdown() { inbox.finish() }
 
+    /// One pass of the loop: every input queued since the last pass, then every `Ready` they
+    /// produced. So proposals queued together share one `Ready` and one sync (group commit): the
+    /// leader writes entries at most once per pass that took proposals, and once more per pass
+    /// whose commit index moved (recorded before applying).
     private func processInbox() throws(StorageError) {
-        for input in inbox.takeAll() { handle(input) }
-        while let ready = core.takeReady() {
-            try process(ready)
+        let inputs = inbox.takeAll()
+        if options.processesInputsOneAtATime {
+            for input in inputs {
+                handle(input)
+                try processReadies()
+            }
+        } else {
+            for input in inputs { handle(input) }
+            try processReadies()
         }
         try takeSnapshotIfDue()
         let configuration = core.configuration
         publishedConfiguration.withLock { if $0 != configuration { $0 = configuration } }
         publishReplication()
+    }
+
+    private func processReadies() throws(StorageError) {
+        while let ready = core.takeReady() {
+            try process(ready)
+        }
     }
 
     /// Publishes, for `replicaCount(holding:)`, how far each member's log is known to match.
@@ -659,6 +680,13 @@ public actor RaftNode<Machine: StateMachine> {
                     continuation.resume(returning: .failure(.stopped))
                 case .tick, .receive, .unreachable: break
                 }
+            }
+        }
+
+        /// Proposals queued and not yet taken by the loop (for tests: a burst is queued).
+        var queuedProposals: Int {
+            pending.withLock { state in
+                state.inputs.count { if case .propose = $0 { true } else { false } }
             }
         }
 
