@@ -20,8 +20,10 @@ public struct RaftConfig: Sendable {
     public var maxSnapshotChunkBytes: Int
     /// Seeds the election-timeout jitter. Production passes a random value; tests a scenario seed.
     public var randomSeed: UInt64
-    /// Deliberately breaks the algorithm, so tests can prove the simulation catches it. Never set in production.
-    public var testingFault: TestingFault?
+    /// Negative controls: deliberately broken variants of the algorithm, so tests can prove the
+    /// simulation catches each one. Empty in production. Each is checked in one place, through a
+    /// property of `RaftCore+NegativeControls.swift`: a bit test, no string or enum compares.
+    public var negativeControls: NegativeControls
 
     public init(
         id: NodeID, electionTicks: Int = 10, heartbeatTicks: Int = 1, preVote: Bool = true,
@@ -42,11 +44,13 @@ public struct RaftConfig: Sendable {
         self.maxInflightAppends = maxInflightAppends
         self.maxSnapshotChunkBytes = maxSnapshotChunkBytes
         self.randomSeed = randomSeed
-        self.testingFault = testingFault
+        self.negativeControls = testingFault?.control ?? []
     }
 }
 
-/// Known-wrong variants of the algorithm, selected only by tests (the simulation's negative controls).
+/// Known-wrong variants of the algorithm, by name: what `raft-sim --fault <name>` and the
+/// simulation's negative-control tests select (`RaftConfig(testingFault:)`). Each names one bit of
+/// `NegativeControls`.
 public enum TestingFault: String, Sendable, CaseIterable {
     /// Commit an entry of an earlier term by counting its replicas: the Figure 8 bug (§5.4.2).
     case commitEarlierTermByCounting
@@ -60,4 +64,28 @@ public enum TestingFault: String, Sendable, CaseIterable {
     /// entry of its term: two single-server changes in flight can leave two disjoint majorities
     /// (thesis §4.1; the 2015 single-server bug).
     case allowConcurrentMembershipChanges
+
+    /// The negative control this name selects.
+    public var control: NegativeControls {
+        switch self {
+        case .commitEarlierTermByCounting: .commitEarlierTermByCounting
+        case .quorumOfOne: .quorumOfOne
+        case .readWithoutReadIndex: .readWithoutReadIndex
+        case .ignoreSnapshotChunkOffsets: .ignoreSnapshotChunkOffsets
+        case .allowConcurrentMembershipChanges: .allowConcurrentMembershipChanges
+        }
+    }
+}
+
+/// The set of negative controls a core runs with (see `TestingFault` for what each breaks). Empty
+/// in production, where every check of one is a test of a bit that is never set.
+public struct NegativeControls: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    public static let commitEarlierTermByCounting = NegativeControls(rawValue: 1 << 0)
+    public static let quorumOfOne = NegativeControls(rawValue: 1 << 1)
+    public static let readWithoutReadIndex = NegativeControls(rawValue: 1 << 2)
+    public static let ignoreSnapshotChunkOffsets = NegativeControls(rawValue: 1 << 3)
+    public static let allowConcurrentMembershipChanges = NegativeControls(rawValue: 1 << 4)
 }

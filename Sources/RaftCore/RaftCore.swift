@@ -96,7 +96,7 @@ public struct RaftCore: Sendable {
         return state.progress[peer]
     }
 
-    var quorum: Int { config.testingFault == .quorumOfOne ? 1 : configuration.quorum }
+    var quorum: Int { takesOneNodeForAQuorum ? 1 : configuration.quorum }
 
     // MARK: Inputs
 
@@ -163,7 +163,7 @@ public struct RaftCore: Sendable {
         guard isLeader else { throw .notLeader(leaderHint: leader) }
         // A leader that is removing itself does not count toward a quorum of heartbeat answers.
         guard configuration.isVoter(self.id) else { throw .notLeader(leaderHint: nil) }
-        if config.testingFault == .readWithoutReadIndex {
+        if servesReadsWithoutReadIndex {
             reads.confirmed.append((.zero, id))
             return
         }

@@ -82,7 +82,7 @@ extension RaftCore {
         default:
             return  // a late answer to a round that is over
         }
-        let won = outcome == .won || (config.testingFault == .quorumOfOne && granted && voter == id)
+        let won = outcome == .won || (takesOneNodeForAQuorum && granted && voter == id)
         if won {
             if isPreVote { becomeCandidate() } else { becomeLeader() }
         } else if outcome == .lost {

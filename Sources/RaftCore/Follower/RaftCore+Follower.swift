@@ -30,7 +30,7 @@ extension RaftCore {
             // Leader Completeness (§5.4) makes this impossible; only a deliberately broken variant
             // gets here, and then the simulation, not a crash, must report it.
             precondition(
-                config.testingFault != nil, "\(id): leader \(leader) conflicts at committed \(conflict)")
+                isBrokenOnPurpose, "\(id): leader \(leader) conflicts at committed \(conflict)")
             return
         }
         let lastCovered = log.appendFromLeader(after: request.prevLogIndex, request.entries)
@@ -96,7 +96,7 @@ extension RaftCore {
                 metadata: metadata, leader: leader, totalBytes: chunk.totalBytes, data: data)
         }
         let received = UInt64(incomingSnapshot!.data.count)
-        guard received == chunk.offset || config.testingFault == .ignoreSnapshotChunkOffsets else {
+        guard received == chunk.offset || ignoresSnapshotChunkOffsets else {
             return reply(.receiving(nextOffset: received))
         }
         // Appended in place. A copy of `incomingSnapshot` alive here (as `var incoming =

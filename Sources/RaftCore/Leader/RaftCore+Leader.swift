@@ -230,7 +230,7 @@ extension RaftCore {
         }
         let candidate = Quorum.committedIndex(matches: matches, quorumSize: quorum)
         guard candidate > log.committed else { return false }
-        if log.term(at: candidate) != term && config.testingFault != .commitEarlierTermByCounting {
+        if log.term(at: candidate) != term && !commitsEarlierTermsByCounting {
             return false
         }
         log.commit(to: candidate)

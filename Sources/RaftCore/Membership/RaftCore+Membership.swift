@@ -22,7 +22,7 @@ extension RaftCore {
         // must first commit an entry of its own term, or a change it appends could be lost to an
         // older uncommitted one from a previous term (the single-server bug found in 2015).
         guard
-            config.testingFault == .allowConcurrentMembershipChanges
+            allowsConcurrentMembershipChanges
                 || (isConfigurationCommitted && log.term(at: log.committed) == term)
         else { throw .changeInProgress }
         let entry = Entry(term: term, index: log.lastIndex.next, kind: .configuration, data: next.encoded())

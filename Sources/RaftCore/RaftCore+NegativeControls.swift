@@ -1,0 +1,20 @@
+/// The one place each negative control (`RaftConfig.negativeControls`) is asked about. Production
+/// cores have none set, so each of these is a test of a bit that is never set. Every use reads as
+/// "the broken variant does this", so the correct rule beside it stays plain.
+extension RaftCore {
+    /// The Figure 8 bug: commit an earlier term's entry by counting its replicas (§5.4.2).
+    var commitsEarlierTermsByCounting: Bool { config.negativeControls.contains(.commitEarlierTermByCounting) }
+    /// Commits and elections without a majority.
+    var takesOneNodeForAQuorum: Bool { config.negativeControls.contains(.quorumOfOne) }
+    /// Reads served at once, without ReadIndex (thesis §6.4).
+    var servesReadsWithoutReadIndex: Bool { config.negativeControls.contains(.readWithoutReadIndex) }
+    /// Snapshot chunks appended whatever their offset.
+    var ignoresSnapshotChunkOffsets: Bool { config.negativeControls.contains(.ignoreSnapshotChunkOffsets) }
+    /// Membership changes accepted while another is in flight (thesis §4.1).
+    var allowsConcurrentMembershipChanges: Bool {
+        config.negativeControls.contains(.allowConcurrentMembershipChanges)
+    }
+    /// Whether any control is set: what only a broken variant can reach is then reported by the
+    /// simulation's checks rather than trapped.
+    var isBrokenOnPurpose: Bool { !config.negativeControls.isEmpty }
+}
