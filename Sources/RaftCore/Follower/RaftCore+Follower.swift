@@ -37,7 +37,8 @@ extension RaftCore {
         // A removed suffix may have held configurations; the new entries may hold others (§4.1).
         if let conflict { forgetConfigurations(from: conflict) }
         recordConfigurationEntries(request.entries)
-        // Pitfall: only what this message proved matches may be committed, not our whole log.
+        // Only what this message proved matches may be committed, not our whole log (Figure 2,
+        // AppendEntries rule 5).
         log.commit(to: min(request.leaderCommit, lastCovered))
         send(to: leader, .appendEntriesResponse(AppendEntriesResponse(.accepted(matchIndex: lastCovered))))
     }
@@ -73,7 +74,7 @@ extension RaftCore {
                 .installSnapshotResponse(
                     InstallSnapshotResponse(snapshotIndex: metadata.index, result: result)))
         }
-        // Pitfall 11: never go back. Everything the snapshot covers is already committed here.
+        // Never go back (§7): everything the snapshot covers is already committed here.
         guard metadata.index > log.committed else {
             incomingSnapshot = nil
             return reply(.installed(matchIndex: log.committed))
