@@ -167,7 +167,8 @@ struct CrashingTransport: RaftTransport {
     }
 }
 
-/// What `operation` returns, or nil if it has not returned within `timeout`. It runs on in its
+/// What `operation` returns, or nil if it has not returned within `timeout` (shared by the node
+/// tests that wait on calls which a broken node might never answer). It runs on in its
 /// own task until it returns (here: until the harness stops the nodes, which fails every call).
 func within<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async -> T?) async -> T? {
     let result = ResultBox<T>()

@@ -85,9 +85,15 @@ struct GroupCommitTests {
         try #require(queued, "only \(node.inbox.queuedProposals) of \(burst) proposals were queued")
         store.open()
 
-        var outputs: Set<Int> = []
-        for proposal in proposals { outputs.insert(try await proposal.value) }
-        _ = try await held.value
+        let applied = await within(.seconds(30)) { () async -> Set<Int>? in
+            var outputs: Set<Int> = []
+            for proposal in proposals {
+                guard let output = try? await proposal.value else { return nil }
+                outputs.insert(output)
+            }
+            return (try? await held.value) == nil ? nil : outputs
+        }
+        let outputs = try #require(applied, "the burst did not apply within 30 s")
         #expect(outputs.count == burst, "every proposal applied once, with its own output")
         node.shutdown()
         _ = await task.result

@@ -31,9 +31,9 @@ struct ScriptedCluster {
         var found: (NodeID, NodeID)?
         let settled = await eventually {
             for id in ids {
-                guard let node = nodes[id], (try? await node.propose(Array("x".utf8))) != nil else {
-                    continue
-                }
+                guard let node = nodes[id],
+                    await within(.seconds(2), { try? await node.propose(Array("x".utf8)) }) != nil
+                else { continue }
                 let status = await node.status
                 guard status.role == .leader,
                     let follower = ids.first(where: { status.followers[$0]?.match == status.lastIndex })
