@@ -102,6 +102,7 @@ public actor RaftNode<Machine: StateMachine> {
     private let transport: any RaftTransport
     private let options: RaftNodeOptions
     private let onEvent: @Sendable (NodeEvent) -> Void
+    /// Internal, not private, so a test can see a burst queued (`Inbox.queuedProposals`).
     nonisolated let inbox = Inbox()
 
     private var proposals:
