@@ -64,6 +64,10 @@ public enum TestingFault: String, Sendable, CaseIterable {
     /// entry of its term: two single-server changes in flight can leave two disjoint majorities
     /// (thesis §4.1; the 2015 single-server bug).
     case allowConcurrentMembershipChanges
+    /// Let every node, not only a leader, send before its write is durable: a follower's
+    /// acknowledgement or a vote then speaks of state a crash can take back (Figure 2, "persistent
+    /// state").
+    case everyNodeSendsBeforePersisting
 
     /// The negative control this name selects.
     public var control: NegativeControls {
@@ -73,6 +77,7 @@ public enum TestingFault: String, Sendable, CaseIterable {
         case .readWithoutReadIndex: .readWithoutReadIndex
         case .ignoreSnapshotChunkOffsets: .ignoreSnapshotChunkOffsets
         case .allowConcurrentMembershipChanges: .allowConcurrentMembershipChanges
+        case .everyNodeSendsBeforePersisting: .everyNodeSendsBeforePersisting
         }
     }
 }
@@ -88,4 +93,5 @@ public struct NegativeControls: OptionSet, Sendable, Hashable {
     public static let readWithoutReadIndex = NegativeControls(rawValue: 1 << 2)
     public static let ignoreSnapshotChunkOffsets = NegativeControls(rawValue: 1 << 3)
     public static let allowConcurrentMembershipChanges = NegativeControls(rawValue: 1 << 4)
+    public static let everyNodeSendsBeforePersisting = NegativeControls(rawValue: 1 << 5)
 }

@@ -14,6 +14,10 @@ extension RaftCore {
     var allowsConcurrentMembershipChanges: Bool {
         config.negativeControls.contains(.allowConcurrentMembershipChanges)
     }
+    /// Every `Ready` may send before it is persisted, not only a leader's.
+    var letsEveryNodeSendBeforePersisting: Bool {
+        config.negativeControls.contains(.everyNodeSendsBeforePersisting)
+    }
     /// Whether any control is set: what only a broken variant can reach is then reported by the
     /// simulation's checks rather than trapped.
     var isBrokenOnPurpose: Bool { !config.negativeControls.isEmpty }

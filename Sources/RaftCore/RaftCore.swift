@@ -239,6 +239,9 @@ public struct RaftCore: Sendable {
         ready.readsFailed = failedReads
         ready.events = events
         if ready.isEmpty { return nil }
+        ready.canSendBeforePersisting =
+            letsEveryNodeSendBeforePersisting
+            || (isLeader && ready.hardState == nil && ready.snapshotToInstall == nil)
 
         outbox = []
         events = []

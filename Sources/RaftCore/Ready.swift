@@ -3,7 +3,9 @@
 ///    them unless the stored entry at its index has its term: Figure 13, rule 6), then `hardState`
 ///    and `entriesToAppend` (one sync for all, when `mustSync`); an appended entry replaces any
 ///    stored entry at its index and every entry after it;
-/// 2. only then send `messages` (a node must never speak of state it could forget in a crash);
+/// 2. only then send `messages` (a node must never speak of state it could forget in a crash),
+///    except when `canSendBeforePersisting`: then the messages may go out first, or while step 1
+///    is still under way;
 /// 3. restore the state machine from `snapshotToInstall` if present, apply `entriesToApply` in
 ///    order, then answer `readsToServe` from it and fail `readsFailed`;
 /// 4. call `RaftCore.advance(_:)` with this value before asking for the next `Ready`.
@@ -21,6 +23,12 @@ public struct Ready: Sendable, Equatable {
     public var readsFailed: [ReadRequestID] = []
     /// Role and leader changes, for logs and metrics.
     public var events: [RaftEvent] = []
+    /// The messages may be sent before, or while, `entriesToAppend` are written: this is a
+    /// leader's `Ready` that changes no term or vote and installs no snapshot. A leader's appends
+    /// may overtake its own write (thesis §10.2.1) because it counts itself toward a commit only
+    /// once `advance` marks its entries durable; its term and vote were durable before it could
+    /// campaign. Votes and a follower's acknowledgements never go before their write.
+    public var canSendBeforePersisting = false
 
     public init() {}
 

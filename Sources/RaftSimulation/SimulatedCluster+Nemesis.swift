@@ -30,10 +30,16 @@ extension SimulatedCluster {
         case 3, 4:
             healNetwork()
         case 5:
-            if let victim = up.randomElement(using: &random) { crash(victim) }
+            // Half the time in the middle of its next write that sends first (a leader's, thesis
+            // §10.2.1): its messages out, its own copy not yet durable.
+            if let victim = up.randomElement(using: &random) {
+                if Bool.random(using: &random) { crash(victim) } else { crashDuringWrite = victim }
+            }
         case 6:
             // Leaders are where the interesting bugs hide (Figure 8 needs a chain of them to fail).
-            if let leader { crash(leader) }
+            if let leader {
+                if Bool.random(using: &random) { crash(leader) } else { crashDuringWrite = leader }
+            }
         case 7:
             // Cut the leader off with a minority of its voters, so the majority moves on while it
             // keeps its log. The voter set changes, so the majority is counted in the leader's

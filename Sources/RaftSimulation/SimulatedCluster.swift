@@ -35,6 +35,9 @@ public struct SimulatedCluster {
     var blockedLinks = Set<Link>()
     var isNetworkFaulty = true
     var isHealed = false
+    /// A node the nemesis will crash in the middle of its next write that may send first (a
+    /// leader's): after its messages went out, before its own copy is durable.
+    var crashDuringWrite: NodeID?
     var messageCounts = [Int](repeating: 0, count: MessageKind.allCases.count)
 
     // What the invariant checks remember across nodes.
@@ -230,8 +233,22 @@ public struct SimulatedCluster {
     /// Hands the node's pending work to the "driver": persist, send, apply, serve reads, advance.
     mutating func drain(_ n: Int) {
         while failure == nil, let ready = nodes[n].core?.takeReady() {
-            persist(ready, at: n)
-            for envelope in ready.messages { send(envelope) }
+            if ready.canSendBeforePersisting {
+                // A leader's appends go out before its own write (thesis §10.2.1), as in RaftNode;
+                // the nemesis may crash it in between, so that write never happens.
+                for envelope in ready.messages { send(envelope) }
+                if crashDuringWrite == nodes[n].id, ready.mustSync {
+                    crashDuringWrite = nil
+                    trace.record(
+                        now, .note("\(nodes[n].id) crashes after sending, before its write is durable"))
+                    crash(nodes[n].id)
+                    return
+                }
+                persist(ready, at: n)
+            } else {
+                persist(ready, at: n)
+                for envelope in ready.messages { send(envelope) }
+            }
             apply(ready, at: n)
             for event in ready.events { observe(event, at: n) }
             nodes[n].core!.advance(ready)
@@ -410,6 +427,7 @@ public struct SimulatedCluster {
 
     /// Ends the faulty phase: a reliable network, every node up, no more nemesis.
     mutating func heal() {
+        crashDuringWrite = nil
         isNetworkFaulty = false
         isHealed = true
         healNetwork()

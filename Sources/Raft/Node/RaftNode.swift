@@ -1,3 +1,4 @@
+import NIOPosix
 import Synchronization
 
 /// How the shell runs a core.
@@ -98,7 +99,7 @@ public actor RaftNode<Machine: StateMachine> {
     private var core: RaftCore
     private let machine: Machine
     private let logStore: any LogStore
-    private let snapshotStore: any SnapshotStore
+    private let snapshotStore: SharedSnapshotStore
     private let transport: any RaftTransport
     private let options: RaftNodeOptions
     private let onEvent: @Sendable (NodeEvent) -> Void
@@ -124,6 +125,12 @@ public actor RaftNode<Machine: StateMachine> {
     private var recordedCommit: LogIndex
     /// Bytes of entries applied since the last snapshot.
     private var bytesSinceSnapshot = 0
+    /// The index of the snapshot being encoded and saved off the loop, if one is; one at a time.
+    private var snapshotInFlight: LogIndex?
+    /// A snapshot the background job saved, for the loop to hand to the core and compact behind.
+    private var savedSnapshot: Snapshot?
+    /// Why the background job could not save a snapshot; the loop stops the node with it.
+    private var snapshotFailure: StorageError?
     private var isStopped = false
 
     public nonisolated let id: NodeID
@@ -168,7 +175,8 @@ public actor RaftNode<Machine: StateMachine> {
             hardState: recovered.hardState, log: recovered.log, snapshot: recovered.snapshot)
         self.machine = stateMachine
         self.logStore = logStore
-        self.snapshotStore = snapshotStore
+        self.snapshotStore = SharedSnapshotStore(
+            snapshotStore, newest: recovered.snapshot?.metadata.index ?? .zero)
         self.transport = transport
         self.options = options
         self.onEvent = onEvent
@@ -336,6 +344,11 @@ public actor RaftNode<Machine: StateMachine> {
             for input in inputs { handle(input) }
             try processReadies()
         }
+        if let snapshotFailure {
+            onEvent(.storageFailed("\(snapshotFailure)"))
+            throw snapshotFailure
+        }
+        try compactBehindSavedSnapshot()
         try takeSnapshotIfDue()
         let configuration = core.configuration
         publishedConfiguration.withLock { if $0 != configuration { $0 = configuration } }
@@ -408,6 +421,12 @@ public actor RaftNode<Machine: StateMachine> {
                 case .leadershipTransferInProgress: read.fail(.leadershipTransferInProgress)
                 }
             }
+        case .snapshotSaved(let outcome):
+            snapshotInFlight = nil
+            switch outcome {
+            case .success(let snapshot): savedSnapshot = snapshot
+            case .failure(let error): snapshotFailure = error
+            }
         case .staleRead(let read):
             read.serve(machine)
         case .transferLeadership(let target, let continuation):
@@ -457,8 +476,11 @@ public actor RaftNode<Machine: StateMachine> {
     /// move to a storage thread, and a leader can send while its own write is in flight (thesis
     /// §10.2.1: the leader's own log counts only once `advance` marks it durable).
     private func process(_ ready: Ready) throws(StorageError) {
-        // Read once per Ready: the negative control costs this one branch and nothing else.
-        let sendsFirst = options.sendsBeforePersisting
+        // A leader's appends go out before its own write (thesis §10.2.1), so followers write in
+        // parallel with it: a write then waits for one sync on the leader and one on a follower,
+        // side by side, not one after the other. The negative control sends first in every
+        // `Ready`; read once per Ready, it costs this one branch.
+        let sendsFirst = ready.canSendBeforePersisting || options.sendsBeforePersisting
         if sendsFirst { send(ready) }
         try persist(ready)
         if !sendsFirst { send(ready) }
@@ -474,7 +496,7 @@ public actor RaftNode<Machine: StateMachine> {
     private func persist(_ ready: Ready) throws(StorageError) {
         do {
             if let snapshot = ready.snapshotToInstall {
-                try snapshotStore.save(StoredSnapshot(metadata: snapshot.metadata, data: snapshot.data))
+                _ = try snapshotStore.save(StoredSnapshot(metadata: snapshot.metadata, data: snapshot.data))
                 try logStore.installSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term)
             }
             // The commit index goes to disk before the entries it covers are applied, so a restart
@@ -576,7 +598,13 @@ public actor RaftNode<Machine: StateMachine> {
         }
     }
 
-    /// Snapshots the state machine once enough was applied, then compacts the log behind it.
+    /// Starts a snapshot once enough was applied since the last one. The loop only takes a copy
+    /// of the state (cheap: `StateMachine.snapshotState()`); encoding and saving it happen on a
+    /// thread of NIO's blocking pool, while the loop goes on replicating, applying and sending
+    /// heartbeats (§7: each server snapshots on its own, while it serves). Encoding a large state
+    /// on the loop once took longer than an election timeout, and every snapshot deposed the
+    /// leader. When the save is done the loop hands the snapshot to the core and compacts the log
+    /// behind it (`compactBehindSavedSnapshot`).
     private func takeSnapshotIfDue() throws(StorageError) {
         let applied = core.log.applied
         let enoughEntries =
@@ -584,19 +612,50 @@ public actor RaftNode<Machine: StateMachine> {
             && applied.value >= lastSnapshotIndex.value + UInt64(options.snapshotThreshold)
         let enoughBytes =
             options.snapshotThresholdBytes > 0 && bytesSinceSnapshot >= options.snapshotThresholdBytes
-        guard applied > lastSnapshotIndex, enoughEntries || enoughBytes,
+        guard snapshotInFlight == nil, applied > lastSnapshotIndex, enoughEntries || enoughBytes,
             let metadata = core.snapshotMetadata(at: applied)
         else { return }
-        let data = machine.snapshot()
-        try snapshotStore.save(StoredSnapshot(metadata: metadata, data: data))
-        let keep = UInt64(options.snapshotKeepEntries)
-        core.snapshotTaken(
-            Snapshot(metadata: metadata, data: data),
-            compactingThrough: LogIndex(applied.value > keep ? applied.value - keep : 0))
-        try logStore.compact(through: core.log.snapshotIndex)
+        snapshotInFlight = applied
         lastSnapshotIndex = applied
         bytesSinceSnapshot = 0
-        onEvent(.snapshotTaken(index: applied, bytes: data.count))
+        let state = machine.snapshotState()
+        NIOThreadPool.singleton.submit { [snapshotStore, inbox] workState in
+            guard workState == .active else {
+                return inbox.push(
+                    .snapshotSaved(
+                        .failure(
+                            .io(
+                                path: "snapshot \(metadata.index)", operation: "save a snapshot",
+                                reason: "the blocking thread pool is shut down"))))
+            }
+            let data = Machine.encodeSnapshot(state)
+            let outcome = Result { () throws(StorageError) in
+                try snapshotStore.save(StoredSnapshot(metadata: metadata, data: data))
+            }
+            // Superseded: a newer snapshot from the leader was installed while this one was encoded.
+            inbox.push(
+                .snapshotSaved(outcome.map { $0 == .saved ? Snapshot(metadata: metadata, data: data) : nil }))
+        }
+    }
+
+    /// Hands a snapshot the background job saved to the core, which keeps it for followers that
+    /// need it and forgets the log through it (keeping `snapshotKeepEntries` for slightly lagging
+    /// followers, §7), then compacts the log store the same way.
+    private func compactBehindSavedSnapshot() throws(StorageError) {
+        guard let snapshot = savedSnapshot else { return }
+        savedSnapshot = nil
+        let index = snapshot.metadata.index
+        let keep = UInt64(options.snapshotKeepEntries)
+        // A newer snapshot from the leader may have been installed meanwhile: the core then
+        // ignores this one, and the log store is already compacted further.
+        core.snapshotTaken(snapshot, compactingThrough: LogIndex(index.value > keep ? index.value - keep : 0))
+        do {
+            try logStore.compact(through: core.log.snapshotIndex)
+        } catch {
+            onEvent(.storageFailed("\(error)"))
+            throw error
+        }
+        onEvent(.snapshotTaken(index: index, bytes: snapshot.data.count))
     }
 
     private func stop(failing error: NodeError) {
@@ -618,7 +677,7 @@ public actor RaftNode<Machine: StateMachine> {
             case .read(let read), .staleRead(let read): read.fail(error)
             case .changeMembership(_, let continuation): continuation.resume(returning: .failure(error))
             case .transferLeadership(_, let continuation): continuation.resume(returning: .failure(error))
-            case .tick, .receive, .unreachable: break
+            case .tick, .receive, .unreachable, .snapshotSaved: break
             }
         }
     }
@@ -637,6 +696,8 @@ public actor RaftNode<Machine: StateMachine> {
         case propose([UInt8], CheckedContinuation<Result<Machine.Output, NodeError>, Never>)
         case read(PendingRead)
         case staleRead(PendingRead)
+        /// The background job finished saving a snapshot this node took (`takeSnapshotIfDue`).
+        case snapshotSaved(Result<Snapshot?, StorageError>)
         case changeMembership(MembershipChange, MembershipWaiter)
         case transferLeadership(NodeID?, TransferWaiter)
     }
@@ -679,7 +740,7 @@ public actor RaftNode<Machine: StateMachine> {
                     continuation.resume(returning: .failure(.stopped))
                 case .transferLeadership(_, let continuation):
                     continuation.resume(returning: .failure(.stopped))
-                case .tick, .receive, .unreachable: break
+                case .tick, .receive, .unreachable, .snapshotSaved: break
                 }
             }
         }
