@@ -122,7 +122,11 @@ let package = Package(
             ]),
         .executableTarget(name: "keyval-bench", dependencies: ["KeyValBench"]),
         // Depends on node-torture so that building the tests builds the child they spawn.
-        .testTarget(name: "RaftNodeTests", dependencies: ["Raft", "node-torture", "TestSupport"]),
+        .testTarget(
+            name: "RaftNodeTests",
+            dependencies: [
+                "Raft", "node-torture", "TestSupport", .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .testTarget(name: "RaftTests", dependencies: ["RaftCore"]),
         .testTarget(
             name: "RaftSimulationTests",

@@ -1,3 +1,4 @@
+import NIOPosix
 import TestSupport
 import Testing
 
@@ -13,13 +14,16 @@ struct ParallelLeaderWriteTests {
         let network = LocalNetwork()
         let ids: [NodeID] = ["n1", "n2", "n3"]
         let stores = ids.map { _ in GatedLogStore() }
+        // A thread per node: the leader's thread is held inside its write on purpose, and a
+        // follower sharing it could not run.
+        let threads = MultiThreadedEventLoopGroup(numberOfThreads: ids.count)
         var nodes: [RaftNode<ListMachine>] = []
         var tasks: [Task<Void, any Error>] = []
         for (k, id) in ids.enumerated() {
             let node = try RaftNode(
                 config: config(id, seed: UInt64(k + 1)), configuration: ClusterConfiguration(voters: ids),
                 logStore: stores[k], snapshotStore: MemorySnapshotStore(), stateMachine: ListMachine(),
-                transport: network.transport(), options: fastTicks)
+                transport: network.transport(), options: fastTicks, eventLoop: threads.next())
             network.attach(id) { node.receive($0) }
             nodes.append(node)
             tasks.append(Task { try await node.run() })
@@ -57,5 +61,6 @@ struct ParallelLeaderWriteTests {
         #expect(applied == 2, "x was not applied as the second item")
         for node in nodes { node.shutdown() }
         for task in tasks { _ = await task.result }
+        try await threads.shutdownGracefully()
     }
 }

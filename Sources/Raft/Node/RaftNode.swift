@@ -1,3 +1,4 @@
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -96,6 +97,10 @@ public enum NodeEvent: Sendable, Equatable {
 /// sends, applies and advances, in that order. Nothing inside a `Ready` awaits, so no other actor
 /// call can observe the core between persisting and advancing.
 public actor RaftNode<Machine: StateMachine> {
+    /// The actor runs on a thread of its own (`NodeThreads`), so its blocking storage calls never
+    /// hold a thread of the cooperative pool and its heartbeats never queue behind other tasks.
+    private nonisolated let executor: any SerialExecutor
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private var core: RaftCore
     private let machine: Machine
     private let logStore: any LogStore
@@ -140,21 +145,23 @@ public actor RaftNode<Machine: StateMachine> {
     public init(
         config: RaftConfig, configuration: ClusterConfiguration, logStore: sending any LogStore,
         snapshotStore: sending any SnapshotStore, stateMachine: sending Machine, transport: any RaftTransport,
-        options: RaftNodeOptions = RaftNodeOptions(),
+        options: RaftNodeOptions = RaftNodeOptions(), eventLoop: (any EventLoop)? = nil,
         onEvent: @escaping @Sendable (NodeEvent) -> Void = { _ in }
     ) throws(StorageError) {
         try self.init(
             config: config, configuration: configuration,
             storage: NodeStorage(logStore: logStore, snapshotStore: snapshotStore),
             stateMachine: stateMachine,
-            transport: transport, options: options, onEvent: onEvent)
+            transport: transport, options: options, eventLoop: eventLoop, onEvent: onEvent)
     }
 
-    /// Opens a node on a data directory's stores (`DataDirectory.open`).
+    /// Opens a node on a data directory's stores (`DataDirectory.open`). The loop runs on
+    /// `eventLoop`, by default one of `NodeThreads`; a test that blocks one node's thread on purpose
+    /// gives each node a thread of its own.
     public init(
         config: RaftConfig, configuration: ClusterConfiguration, storage: sending NodeStorage,
         stateMachine: sending Machine, transport: any RaftTransport,
-        options: RaftNodeOptions = RaftNodeOptions(),
+        options: RaftNodeOptions = RaftNodeOptions(), eventLoop: (any EventLoop)? = nil,
         onEvent: @escaping @Sendable (NodeEvent) -> Void = { _ in }
     ) throws(StorageError) {
         let logStore = storage.logStore
@@ -170,6 +177,7 @@ public actor RaftNode<Machine: StateMachine> {
             }
         }
         self.id = config.id
+        self.executor = (eventLoop ?? NodeThreads.next()).executor
         self.core = RaftCore(
             config: config, configuration: recovered.snapshot?.metadata.configuration ?? configuration,
             hardState: recovered.hardState, log: recovered.log, snapshot: recovered.snapshot)
