@@ -241,7 +241,8 @@ public struct RaftCore: Sendable {
         if ready.isEmpty { return nil }
         ready.canSendBeforePersisting =
             letsEveryNodeSendBeforePersisting
-            || (isLeader && ready.hardState == nil && ready.snapshotToInstall == nil)
+            || (isLeader && !ready.entriesToAppend.isEmpty && ready.hardState == nil
+                && ready.snapshotToInstall == nil)
 
         outbox = []
         events = []

@@ -24,7 +24,7 @@ public struct Ready: Sendable, Equatable {
     /// Role and leader changes, for logs and metrics.
     public var events: [RaftEvent] = []
     /// The messages may be sent before, or while, `entriesToAppend` are written: this is a
-    /// leader's `Ready` that changes no term or vote and installs no snapshot. A leader's appends
+    /// leader's `Ready` that appends entries, changes no term or vote and installs no snapshot. A leader's appends
     /// may overtake its own write (thesis §10.2.1) because it counts itself toward a commit only
     /// once `advance` marks its entries durable; its term and vote were durable before it could
     /// campaign. Votes and a follower's acknowledgements never go before their write.

@@ -253,7 +253,7 @@ struct RaftPaperElectionTests {
         let index = try n1.propose([7])
         #expect(index == LogIndex(2))
         let append = try n1.requireReady(advance: false)
-        #expect(append == .expect(append: [entry(2, 1, data: [7])]))
+        #expect(append == .expect(append: [entry(2, 1, data: [7])], sendsBeforePersisting: true))
         n1.advance(append)
         let applyCommand = try n1.requireReady()
         #expect(applyCommand == .expect(apply: [entry(2, 1, data: [7])]))

@@ -58,7 +58,9 @@ struct TranscriptTests {
                     envelope("n1", "n2", 1, .append(prev: 0, prevTerm: 0, [entry(1, 1, .noop)])),
                     envelope("n1", "n3", 1, .append(prev: 0, prevTerm: 0, [entry(1, 1, .noop)])),
                 ],
-                events: [.becameLeader(term: t1)]))
+                events: [.becameLeader(term: t1)],
+                // A leader's appends may go out before its own write (thesis §10.2.1).
+                sendsBeforePersisting: true))
         cluster.deliverAll()
         for follower: NodeID in ["n2", "n3"] {
             cluster.expectReady(
@@ -99,7 +101,7 @@ struct TranscriptTests {
                 messages: [
                     envelope("n1", "n2", 1, .append(prev: 1, prevTerm: 1, [command], commit: 1)),
                     envelope("n1", "n3", 1, .append(prev: 1, prevTerm: 1, [command], commit: 1)),
-                ]))
+                ], sendsBeforePersisting: true))
         cluster.deliverAll()
         for follower: NodeID in ["n2", "n3"] {
             cluster.expectReady(
@@ -133,7 +135,7 @@ struct TranscriptTests {
                 messages: [
                     envelope("n1", "n2", 1, .append(prev: 3, prevTerm: 1, [fourth], commit: 3)),
                     envelope("n1", "n3", 1, .append(prev: 3, prevTerm: 1, [fourth], commit: 3)),
-                ]))
+                ], sendsBeforePersisting: true))
         cluster.deliverAll()
         cluster.expectReady(
             "n2",

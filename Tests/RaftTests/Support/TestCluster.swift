@@ -74,7 +74,8 @@ extension Ready {
     /// A `Ready` with the given parts, for exact comparisons in transcripts.
     static func expect(
         hardState: HardState? = nil, append: [Entry] = [], messages: [Envelope] = [], apply: [Entry] = [],
-        serve: [ReadRequestID] = [], fail: [ReadRequestID] = [], events: [RaftEvent] = []
+        serve: [ReadRequestID] = [], fail: [ReadRequestID] = [], events: [RaftEvent] = [],
+        sendsBeforePersisting: Bool = false
     ) -> Ready {
         var ready = Ready()
         ready.hardState = hardState
@@ -84,6 +85,7 @@ extension Ready {
         ready.readsToServe = serve
         ready.readsFailed = fail
         ready.events = events
+        ready.canSendBeforePersisting = sendsBeforePersisting
         return ready
     }
 }
