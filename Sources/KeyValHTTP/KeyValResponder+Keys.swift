@@ -34,8 +34,10 @@ extension KeyValResponder {
         do {
             item = try await replica.read(key, consistency: consistency)
         } catch {
-            // A stale read is this node's answer or none: forwarding it would make it a leader read.
-            throw APIError(error, forwardable: consistency == .linearizable)
+            // A read is this node's answer or none. A linearizable one is served here after a
+            // ReadIndex round with the leader (thesis §6.4), so forwarding would only add a hop;
+            // a stale one forwarded would become a leader read.
+            throw APIError(error, forwardable: false)
         }
         guard let item else { throw KVResult.notFoundError(key: key) }
         return .json(.ok, JSONWriter.object([(key, .string(item.value))]), eTag: item.version)

@@ -58,6 +58,12 @@ public enum TestingFault: String, Sendable, CaseIterable {
     case quorumOfOne
     /// Serve reads at once, without confirming leadership or waiting for the apply index (thesis §6.4).
     case readWithoutReadIndex
+    /// A follower serves a read at its own commit index, without asking the leader for a read
+    /// index: a follower that is behind, or cut off from a newer leader, answers stale (thesis §6.4).
+    case followerReadWithoutReadIndex
+    /// A follower asks the leader for a read index but serves as soon as the answer comes, without
+    /// waiting until it has applied that index (thesis §6.4).
+    case followerReadBeforeApply
     /// Append every snapshot chunk received, whatever its offset: a lost chunk corrupts the snapshot.
     case ignoreSnapshotChunkOffsets
     /// Accept a membership change while another is uncommitted, or before the leader committed an
@@ -75,6 +81,8 @@ public enum TestingFault: String, Sendable, CaseIterable {
         case .commitEarlierTermByCounting: .commitEarlierTermByCounting
         case .quorumOfOne: .quorumOfOne
         case .readWithoutReadIndex: .readWithoutReadIndex
+        case .followerReadWithoutReadIndex: .followerReadWithoutReadIndex
+        case .followerReadBeforeApply: .followerReadBeforeApply
         case .ignoreSnapshotChunkOffsets: .ignoreSnapshotChunkOffsets
         case .allowConcurrentMembershipChanges: .allowConcurrentMembershipChanges
         case .everyNodeSendsBeforePersisting: .everyNodeSendsBeforePersisting
@@ -94,4 +102,6 @@ public struct NegativeControls: OptionSet, Sendable, Hashable {
     public static let ignoreSnapshotChunkOffsets = NegativeControls(rawValue: 1 << 3)
     public static let allowConcurrentMembershipChanges = NegativeControls(rawValue: 1 << 4)
     public static let everyNodeSendsBeforePersisting = NegativeControls(rawValue: 1 << 5)
+    public static let followerReadWithoutReadIndex = NegativeControls(rawValue: 1 << 6)
+    public static let followerReadBeforeApply = NegativeControls(rawValue: 1 << 7)
 }

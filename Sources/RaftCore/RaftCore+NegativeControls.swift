@@ -18,6 +18,12 @@ extension RaftCore {
     var letsEveryNodeSendBeforePersisting: Bool {
         config.negativeControls.contains(.everyNodeSendsBeforePersisting)
     }
+    /// A follower serves a read at its own commit index without asking the leader (thesis §6.4).
+    var servesFollowerReadsAtOwnCommit: Bool {
+        config.negativeControls.contains(.followerReadWithoutReadIndex)
+    }
+    /// A follower serves when the leader's read index arrives, before applying up to it (thesis §6.4).
+    var servesFollowerReadsBeforeApply: Bool { config.negativeControls.contains(.followerReadBeforeApply) }
     /// Whether any control is set: what only a broken variant can reach is then reported by the
     /// simulation's checks rather than trapped.
     var isBrokenOnPurpose: Bool { !config.negativeControls.isEmpty }

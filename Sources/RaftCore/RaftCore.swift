@@ -26,6 +26,8 @@ public struct RaftCore: Sendable {
     public internal(set) var log: RaftLog
     /// Linearizable reads in progress; confirmed ones survive a step-down (they were valid when confirmed).
     var reads = ReadIndexQueue()
+    /// This node's reads waiting for a read index from its leader, while it follows one.
+    var followerReads: FollowerReadRequests
     /// The latest snapshot, taken here or installed from a leader; sent to followers that need it.
     public internal(set) var snapshot: Snapshot?
     /// A snapshot arriving from the leader in chunks.
@@ -72,6 +74,9 @@ public struct RaftCore: Sendable {
         self.role = .follower(leader: nil)
         self.random = SplitMix64(seed: config.randomSeed)
         self.randomizedElectionTimeout = config.electionTicks
+        // A stream of its own, so read contexts do not shift the election jitter drawn from `random`.
+        var contexts = SplitMix64(seed: config.randomSeed ^ 0x7265_6164_696e_6478)
+        self.followerReads = FollowerReadRequests(firstContext: contexts.next())
         resetElectionTimer()
     }
 
@@ -88,7 +93,7 @@ public struct RaftCore: Sendable {
     }
 
     /// Linearizable reads accepted and not yet served or failed.
-    public var pendingReadCount: Int { reads.pendingCount }
+    public var pendingReadCount: Int { reads.pendingCount + followerReads.pendingCount }
 
     /// The leader's replication progress for `peer`; nil unless this node leads.
     public func progress(of peer: NodeID) -> Progress? {
@@ -103,6 +108,8 @@ public struct RaftCore: Sendable {
     /// Advances logical time by one tick: elections for followers and candidates, heartbeats and
     /// the check-quorum pass for a leader.
     public mutating func tick() {
+        // Nothing waits forever for a leader's answer that was lost (thesis §6.4).
+        failedReads += followerReads.tick(timeout: config.electionTicks)
         if case .leader = role {
             tickAsLeader()
             return
@@ -143,6 +150,10 @@ public struct RaftCore: Sendable {
             // Only from the leader this node follows, in its term (§3.10).
             guard case .follower(let leader) = role, leader == envelope.from, mayCampaign else { return }
             becomeCandidate(isLeadershipTransfer: true)
+        case .readIndex(let request):
+            handleReadIndexRequest(request, from: envelope.from)
+        case .readIndexResponse(let response):
+            handleReadIndexResponse(response, from: envelope.from)
         }
     }
 
@@ -157,21 +168,37 @@ public struct RaftCore: Sendable {
         return entry.index
     }
 
-    /// Starts a linearizable read (ReadIndex, thesis §6.4). The id comes back in
-    /// `Ready.readsToServe` once the state machine may answer it, or in `Ready.readsFailed`.
+    /// Starts a linearizable read (ReadIndex, thesis §6.4), on the leader or on a follower (a
+    /// learner too) that knows its leader. The id comes back in `Ready.readsToServe` once the state
+    /// machine may answer it, or in `Ready.readsFailed`. A follower asks its leader for a read
+    /// index (one request for all reads accepted within one `Ready`) and serves once it has applied
+    /// that index; it fails the read if its leader or term changes or no answer comes within an
+    /// election timeout. Throws `.notLeader(leaderHint: nil)` on a node that knows no leader.
     public mutating func requestRead(_ id: ReadRequestID) throws(ProposalError) {
-        guard isLeader else { throw .notLeader(leaderHint: leader) }
+        switch role {
+        case .leader:
+            break
+        case .follower(let leader?):
+            if servesFollowerReadsAtOwnCommit {
+                reads.confirm([id], at: log.committed)
+                return
+            }
+            failedReads += followerReads.add(id, leader: leader, term: term)
+            return
+        case .follower(nil), .preCandidate, .candidate:
+            throw .notLeader(leaderHint: nil)
+        }
         // A leader that is removing itself does not count toward a quorum of heartbeat answers.
         guard configuration.isVoter(self.id) else { throw .notLeader(leaderHint: nil) }
         if servesReadsWithoutReadIndex {
-            reads.confirmed.append((.zero, id))
+            reads.confirm([id], at: .zero)
             return
         }
         if log.term(at: log.committed) != term {
-            reads.awaitingTermCommit.append(id)
+            reads.awaitingTermCommit.append(.local(id))
             return
         }
-        enqueueReads([id])
+        enqueueReads([.local(id)])
     }
 
     /// The driver durably saved `snapshot`, of the state machine after applying every entry through
@@ -228,6 +255,7 @@ public struct RaftCore: Sendable {
         }
         handleCommittedRemoval()
         reads.isLastRoundOpen = false
+        sendFollowerReadRequest()
 
         var ready = Ready()
         if hardState != persistedHardState { ready.hardState = hardState }
@@ -350,7 +378,16 @@ public struct RaftCore: Sendable {
         } else if case .follower(let old) = previous, old != leader, let leader {
             events.append(.leaderChanged(term: newTerm, leader: leader))
         }
-        if previous.name == .leader { failedReads += reads.drainUnconfirmed() }
+        if previous.name == .leader {
+            for read in reads.drainUnconfirmed() {
+                switch read {
+                case .local(let id): failedReads.append(id)
+                case .remote(let follower, let context):
+                    // So the follower fails its reads now rather than after its timeout.
+                    send(to: follower, .readIndexResponse(ReadIndexResponse(context: context, readIndex: nil)))
+                }
+            }
+        }
         resetElectionTimer()
     }
 

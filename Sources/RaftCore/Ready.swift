@@ -19,7 +19,9 @@ public struct Ready: Sendable, Equatable {
     /// Linearizable reads that may now be answered from the state machine, once `entriesToApply`
     /// have been applied (ReadIndex, thesis §6.4).
     public var readsToServe: [ReadRequestID] = []
-    /// Reads that can no longer be confirmed here (leadership lost); the client may retry elsewhere.
+    /// Reads that can no longer be confirmed here (leadership lost; on a follower: its leader or
+    /// term changed, the leader refused, or no answer came within an election timeout). Nothing
+    /// was read for them; the client may retry.
     public var readsFailed: [ReadRequestID] = []
     /// Role and leader changes, for logs and metrics.
     public var events: [RaftEvent] = []

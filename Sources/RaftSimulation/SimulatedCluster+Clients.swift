@@ -35,13 +35,13 @@ extension SimulatedCluster {
         if options.machine == .keyValue { return keyValueClientWake(c) }
         guard clients[c].pending == nil else { return }
         if isHealed && clients[c].hasFinalWriteSucceeded { return }
-        let n = clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
+        let isRead = !isHealed && Double.random(in: 0..<1, using: &random) < options.readRatio
+        let n = isRead ? readTarget(c) : clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
         guard nodes[n].isUp else {
             clients[c].leaderHint = nil
             return scheduleClientWake(c)
         }
         let key = options.keys.randomElement(using: &random)!
-        let isRead = !isHealed && Double.random(in: 0..<1, using: &random) < options.readRatio
         clients[c].sequence += 1
         let sequence = clients[c].sequence
         let historyIndex = history.count
@@ -77,13 +77,23 @@ extension SimulatedCluster {
             clients[c].isFinalWrite = isHealed
         }
         trace.record(now, .client(c, isRead ? "read \(key) at \(id)" : "write \(key) at \(id)"))
-        clients[c].leaderHint = n
+        // A follower serving a read is no hint for the writes that follow.
+        if !isRead || nodes[n].core!.isLeader { clients[c].leaderHint = n }
         clients[c].pending = .init(
             historyIndex: historyIndex, isRead: isRead, key: key, node: n, sequence: sequence)
         queue.schedule(
             .clientTimeout(c, sequence: sequence),
             at: now + Int64(options.clientTimeoutTicks) * options.tickInterval)
         drain(n)
+    }
+
+    /// Where a linearizable read goes: often a node picked at random, which serves it itself if it
+    /// follows a leader (thesis §6.4), else the node the client believes leads.
+    mutating func readTarget(_ c: Int) -> Int {
+        if Double.random(in: 0..<1, using: &random) < options.followerReadRatio {
+            return Int.random(in: 0..<nodes.count, using: &random)
+        }
+        return clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
     }
 
     mutating func redirect(_ c: Int, hint: NodeID?) {

@@ -215,7 +215,7 @@ extension SimulatedCluster {
     }
 
     mutating func sendRead(_ c: Int, key: String) {
-        let n = clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
+        let n = readTarget(c)
         guard nodes[n].isUp else {
             clients[c].leaderHint = nil
             return scheduleClientWake(c)
@@ -230,7 +230,8 @@ extension SimulatedCluster {
         let historyIndex = keyValueHistory.count
         keyValueHistory.append(.unknownOutcome(clientID: c, .get(key: key), invokedAt: nextHistoryTime()))
         nodes[n].pendingReads[readID] = c
-        clients[c].leaderHint = n
+        // A follower serving a read is no hint for the writes that follow.
+        if nodes[n].core!.isLeader { clients[c].leaderHint = n }
         let attemptID = nextAttemptID(c)
         clients[c].keyValue!.pending = .read(
             key: key, historyIndex: historyIndex, node: n, attemptID: attemptID)

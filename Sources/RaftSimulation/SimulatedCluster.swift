@@ -353,6 +353,7 @@ public struct SimulatedCluster {
         }
         for id in ready.readsToServe {
             guard let client = nodes[n].pendingReads.removeValue(forKey: id) else { continue }
+            if !nodes[n].core!.isLeader { stats.followerReadsServed += 1 }
             switch options.machine {
             case .register:
                 completeRead(client: client, value: nodes[n].stateMachine[clients[client].pending!.key])
@@ -524,7 +525,7 @@ struct EntryFingerprint: Equatable {
 /// Message kinds, for counting (budgets) and for the trace.
 public enum MessageKind: Int, CaseIterable, Sendable {
     case preVote, preVoteResponse, vote, voteResponse, append, appendResponse, heartbeat, heartbeatResponse
-    case snapshotChunk, snapshotResponse, timeoutNow
+    case snapshotChunk, snapshotResponse, timeoutNow, readIndex, readIndexResponse
 
     init(_ message: Message) {
         switch message {
@@ -537,6 +538,8 @@ public enum MessageKind: Int, CaseIterable, Sendable {
         case .installSnapshot: self = .snapshotChunk
         case .installSnapshotResponse: self = .snapshotResponse
         case .timeoutNow: self = .timeoutNow
+        case .readIndex: self = .readIndex
+        case .readIndexResponse: self = .readIndexResponse
         }
     }
 

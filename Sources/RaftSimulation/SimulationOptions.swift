@@ -53,6 +53,10 @@ public struct SimulationOptions: Sendable {
     public var clientTimeoutTicks = 40
     /// Fraction of client operations that are linearizable reads (the rest are writes).
     public var readRatio = 0.4
+    /// Fraction of reads sent to a node picked at random, follower or learner as often as not,
+    /// rather than the one the client believes leads: followers serve them after a ReadIndex
+    /// round with the leader (thesis §6.4).
+    public var followerReadRatio = 0.5
 
     /// What the nodes replicate: the simulation's own stand-in register map, or the real
     /// `KVStore` with client sessions (see `SimulatedCluster+KeyValue.swift`).
@@ -179,6 +183,8 @@ public struct SimulationStats: Sendable {
     public var operationsOK = 0
     public var operationsUnknown = 0
     public var operationsFailed = 0
+    /// Linearizable reads answered by a node that was not leading when it answered.
+    public var followerReadsServed = 0
     /// With the real store: write attempts after the first, answers lost on the way to a client,
     /// retries answered with the remembered result of an earlier application, answers that the
     /// client's session had expired, and sessions started.

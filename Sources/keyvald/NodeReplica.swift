@@ -51,13 +51,18 @@ struct NodeReplica: KVReplica {
                 throw map(error)
             }
         }
-        return try await whenLeaderKnown { () async throws(ReplicaError) -> KVItem? in
+        // Served here on any node that knows a leader, follower or learner too: a follower asks the
+        // leader for a read index and answers once it has applied that far (thesis §6.4). It is
+        // never forwarded. With no leader known, or a confirmation that failed because leadership
+        // moved (or the leader did not answer), it is asked again here until `leaderWait` has
+        // passed: a read changes nothing, so asking again is always safe.
+        let deadline = ContinuousClock.now + leaderWait
+        while true {
             do throws(NodeError) {
                 return try await node.linearizableRead { $0.store.get(key) }
-            } catch .readFailed {
-                // Leadership moved before the read was confirmed; a read changes nothing, so it
-                // may simply be asked again of the next leader.
-                throw .notLeader(leader: nil)
+            } catch .readFailed, .notLeader(leaderHint: nil) {
+                guard ContinuousClock.now < deadline else { throw .notLeader(leader: nil) }
+                try? await Task.sleep(for: .milliseconds(2))
             } catch {
                 throw map(error)
             }

@@ -10,8 +10,9 @@ import Synchronization
 final class FakeReplica: KVReplica {
     enum Mode: Sendable {
         case leader
-        /// Writes, linearizable reads and membership changes throw `.notLeader(leader)`; stale
-        /// reads are answered from the local store.
+        /// Writes and membership changes throw `.notLeader(leader)`; reads are answered from the
+        /// local store, as a follower serves them (linearizable ones after its ReadIndex round),
+        /// except linearizable reads when no leader is known, which throw `.notLeader(nil)`.
         case follower(leader: StatusReport.Leader?)
         /// Every call except `status` throws this.
         case failing(ReplicaError)
@@ -82,7 +83,9 @@ final class FakeReplica: KVReplica {
 
     func read(_ key: String, consistency: ReadConsistency) async throws(ReplicaError) -> KVItem? {
         try state.withLock { state throws(ReplicaError) in
-            if consistency == .linearizable { try checkLeadership(state) }
+            if consistency == .linearizable, case .follower(leader: nil) = state.mode {
+                throw .notLeader(leader: nil)
+            }
             if case .failing(let error) = state.mode { throw error }
             state.reads.append((key, consistency))
             return state.store.get(key)

@@ -116,18 +116,18 @@ struct ForwardingTests {
         }
     }
 
-    @Test("linearizable reads, deletes and membership changes are forwarded; stale reads are served locally")
+    @Test("deletes and membership changes are forwarded; reads, linearizable or stale, are served by the follower")
     func readsAndMembership() async throws {
         try await withFollowerAndLeader { follower, leader in
             leader.replica.seed(.set(["k": "leader's"]))
             follower.replica.seed(.set(["k": "follower's"]))
             let linearizable = try await follower.request("GET", "/key/k")
             #expect(linearizable.status == 200)
-            #expect(linearizable.bodyText == #"{"k":"leader's"}"#)
+            #expect(linearizable.bodyText == #"{"k":"follower's"}"#)
             let stale = try await follower.request("GET", "/key/k?consistency=stale")
             #expect(stale.bodyText == #"{"k":"follower's"}"#)
-            #expect(leader.replica.state.withLock { $0.reads.map(\.consistency) } == [.linearizable])
-            #expect(follower.replica.state.withLock { $0.reads.map(\.consistency) } == [.stale])
+            #expect(leader.replica.state.withLock { $0.reads.isEmpty })
+            #expect(follower.replica.state.withLock { $0.reads.map(\.consistency) } == [.linearizable, .stale])
 
             let deleted = try await follower.request("DELETE", "/key/k")
             #expect(deleted.bodyText == #"{"deleted":"k","previous_version":1}"#)
@@ -141,10 +141,26 @@ struct ForwardingTests {
         }
     }
 
+    @Test("a read that meets notLeader with a leader named is answered 503, never forwarded")
+    func readsAreNotForwarded() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            leader.replica.seed(.set(["k": "leader's"]))
+            follower.replica.mode = .failing(.notLeader(leader: leader.replica.asLeader))
+            for path in ["/key/k", "/key/k?consistency=stale"] {
+                let response = try await follower.request("GET", path)
+                #expect(response.status == 503, "\(path)")
+            }
+            #expect(leader.replica.state.withLock { $0.reads.isEmpty })
+            // The same error on a write is forwarded: the 503 above is the read rule, not a broken link.
+            let written = try await follower.request("POST", "/key", body: #"{"a":"1"}"#)
+            #expect(written.status == 200)
+        }
+    }
+
     @Test("the leader's errors come back unchanged, with Allow and Retry-After")
     func errorsAreRelayed() async throws {
         try await withFollowerAndLeader { follower, leader in
-            let absent = try await follower.request("GET", "/key/none")
+            let absent = try await follower.request("DELETE", "/key/none")
             #expect(absent.status == 404)
             #expect(absent.bodyText == #"{"error":"key not found","key":"none"}"#)
             leader.replica.mode = .failing(.outcomeUnknown(reason: "leadership lost"))

@@ -12,6 +12,8 @@ struct MessageBudgetTests {
         var heartbeatResponses = 0
         var votes = 0
         var snapshots = 0
+        var readIndexRequests = 0
+        var readIndexResponses = 0
 
         init(_ envelopes: [Envelope]) {
             for envelope in envelopes {
@@ -22,11 +24,18 @@ struct MessageBudgetTests {
                 case .heartbeatResponse: heartbeatResponses += 1
                 case .requestVote, .requestVoteResponse, .timeoutNow: votes += 1
                 case .installSnapshot, .installSnapshotResponse: snapshots += 1
+                case .readIndex: readIndexRequests += 1
+                case .readIndexResponse: readIndexResponses += 1
                 }
             }
         }
 
-        init(appends: Int = 0, appendResponses: Int = 0, heartbeats: Int = 0, heartbeatResponses: Int = 0) {
+        init(
+            appends: Int = 0, appendResponses: Int = 0, heartbeats: Int = 0, heartbeatResponses: Int = 0,
+            readIndexRequests: Int = 0, readIndexResponses: Int = 0
+        ) {
+            self.readIndexRequests = readIndexRequests
+            self.readIndexResponses = readIndexResponses
             self.appends = appends
             self.appendResponses = appendResponses
             self.heartbeats = heartbeats
@@ -34,7 +43,7 @@ struct MessageBudgetTests {
         }
 
         var description: String {
-            "append \(appends)/\(appendResponses) heartbeat \(heartbeats)/\(heartbeatResponses) vote \(votes)"
+            "append \(appends)/\(appendResponses) heartbeat \(heartbeats)/\(heartbeatResponses) vote \(votes) read index \(readIndexRequests)/\(readIndexResponses)"
         }
     }
 
@@ -91,5 +100,33 @@ struct MessageBudgetTests {
             second.messages.compactMap(\.appendEntries).map(\.prevLogIndex) == [LogIndex(2), LogIndex(2)])
         cluster.settle()
         #expect(Counts(cluster.delivered) == Counts(appends: 4, appendResponses: 4))
+    }
+
+    @Test(
+        "reads on both followers and the leader within one Ready share one heartbeat round; each follower sends one request (thesis §6.4)",
+        arguments: [1, 10, 100])
+    func followerReadsBatched(count: Int) throws {
+        var cluster = TestCluster.caughtUp()
+        cluster.delivered = []
+        var reads: [NodeID: [ReadRequestID]] = [:]
+        var next: UInt64 = 1
+        for id: NodeID in ["n1", "n2", "n3"] {
+            for _ in 0..<count {
+                try cluster[id].requestRead(ReadRequestID(next))
+                reads[id, default: []].append(ReadRequestID(next))
+                next += 1
+            }
+        }
+        // The followers' requests reach the leader before it hands out its round's heartbeats.
+        cluster.collect("n2")
+        cluster.collect("n3")
+        cluster.deliverAll()
+        cluster.settle()
+        #expect(
+            Counts(cluster.delivered)
+                == Counts(heartbeats: 2, heartbeatResponses: 2, readIndexRequests: 2, readIndexResponses: 2))
+        for id: NodeID in ["n1", "n2", "n3"] {
+            #expect(cluster.readies[id, default: []].flatMap(\.readsToServe) == reads[id], "\(id)")
+        }
     }
 }

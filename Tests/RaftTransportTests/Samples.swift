@@ -91,6 +91,12 @@ enum Samples {
                 InstallSnapshotResponse(
                     snapshotIndex: LogIndex(1000), result: .installed(matchIndex: LogIndex(1000))))
         ),
+        ("read index request", .readIndex(ReadIndexRequest(context: UInt64.max))),
+        (
+            "read index answered",
+            .readIndexResponse(ReadIndexResponse(context: 0x0102_0304_0506_0708, readIndex: LogIndex(42)))
+        ),
+        ("read index refused", .readIndexResponse(ReadIndexResponse(context: 0, readIndex: nil))),
     ]
 
     static func envelopes(from: NodeID, to: NodeID, term: Term = Term(3)) -> [Envelope] {

@@ -37,6 +37,24 @@ struct WireCodecTests {
         #expect(try WireCodec.decode(heartbeat) == .envelope(envelope))
     }
 
+    @Test("the read index messages' layout is pinned: context, then a presence byte and the index")
+    func readIndexLayout() throws {
+        let cases: [(Message, [UInt8])] = [
+            (.readIndex(ReadIndexRequest(context: 5)), [10] + le(UInt64(5))),
+            (
+                .readIndexResponse(ReadIndexResponse(context: 5, readIndex: LogIndex(9))),
+                [11] + le(UInt64(5)) + [1] + le(UInt64(9))
+            ),
+            (.readIndexResponse(ReadIndexResponse(context: 5, readIndex: nil)), [11] + le(UInt64(5)) + [0]),
+        ]
+        for (message, body) in cases {
+            let envelope = Envelope(from: "n1", to: "n2", term: Term(1), message: message)
+            let expected = Self.frame(kind: 2, payload: Self.header + body)
+            #expect(WireCodec.encode(.envelope(envelope)) == expected, "\(message)")
+            #expect(try WireCodec.decode(expected) == .envelope(envelope))
+        }
+    }
+
     @Test("every proper prefix is refused as truncated", arguments: CodecCase.all)
     func prefixes(_ c: CodecCase) {
         let bytes = WireCodec.encode(c.frame)
@@ -116,7 +134,17 @@ struct WireCodecTests {
             Malformed(name: "frame kind 0", kind: 0, payload: [], error: .unknownFrameKind(0)),
             Malformed(name: "frame kind 3", kind: 3, payload: [], error: .unknownFrameKind(3)),
             Malformed(name: "message tag 0", payload: header + [0], error: .unknownMessageTag(0)),
-            Malformed(name: "message tag 10", payload: header + [10], error: .unknownMessageTag(10)),
+            Malformed(name: "message tag 12", payload: header + [12], error: .unknownMessageTag(12)),
+            Malformed(
+                name: "read index answer presence 2", payload: header + [11] + le(UInt64(1)) + [2] + le(UInt64(1)),
+                error: .unknownResultTag(2)),
+            Malformed(
+                name: "read index answer without its index", payload: header + [11] + le(UInt64(1)) + [1],
+                error: .truncated),
+            Malformed(name: "read index request cut short", payload: header + [10] + [1, 2], error: .truncated),
+            Malformed(
+                name: "a refusal followed by an index", payload: header + [11] + le(UInt64(1)) + [0] + le(UInt64(1)),
+                error: .trailingBytes(8)),
             Malformed(
                 name: "boolean 2", payload: header + [2, 2, 1], error: .invalidBoolean(2)),
             Malformed(

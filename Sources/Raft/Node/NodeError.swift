@@ -1,10 +1,12 @@
 /// Why a node could not answer a proposal or a read.
 public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Only the leader takes proposals and linearizable reads; `leaderHint` is the one it knows of.
+    /// Only the leader takes proposals; `leaderHint` is the one it knows of. A linearizable read
+    /// fails so only on a node that knows no leader (`leaderHint` nil).
     case notLeader(leaderHint: NodeID?)
     /// Another term's entry took the proposal's place in the log: it will never be applied.
     case dropped
-    /// A read could not be confirmed (leadership lost while it waited).
+    /// A read could not be confirmed (leadership lost while it waited; on a follower, its leader
+    /// changed or did not answer within an election timeout). Nothing was read; ask again.
     case readFailed
     /// The node is shutting down or has stopped.
     case stopped
@@ -22,7 +24,7 @@ public enum NodeError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .notLeader(let hint): "not the leader (leader: \(hint?.description ?? "unknown"))"
         case .dropped: "the proposal was replaced by another leader's entry"
-        case .readFailed: "leadership was lost before the read could be confirmed"
+        case .readFailed: "the read could not be confirmed by the leader"
         case .stopped: "the node has stopped"
         case .membershipChangeInProgress: "another membership change is in progress"
         case .invalidMembershipChange(let reason): reason

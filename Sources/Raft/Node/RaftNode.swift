@@ -260,8 +260,11 @@ public actor RaftNode<Machine: StateMachine> {
         return try result.get()
     }
 
-    /// Runs `body` on the state machine once a linearizable read is safe (ReadIndex: the node is
-    /// the leader, confirmed by a quorum, and has applied everything committed when it was asked).
+    /// Runs `body` on the state machine once a linearizable read is safe (ReadIndex, thesis §6.4):
+    /// the leader, confirmed by a quorum, knew the commit index when the read was asked (on a
+    /// follower: when the follower's request reached it), and this node has applied that far.
+    /// Any node that knows a leader serves it; `.notLeader(nil)` when none is known, `.readFailed`
+    /// when the confirmation failed (leadership moved, or no answer came in an election timeout).
     public nonisolated func linearizableRead<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T)
         async throws(NodeError) -> T
     {

@@ -77,6 +77,8 @@ public enum WireCodec {
         case installSnapshot = 7
         case installSnapshotResponse = 8
         case timeoutNow = 9
+        case readIndex = 10
+        case readIndexResponse = 11
     }
 
     /// Encoded size of an entry with no data: term, index, kind and the data's length.
@@ -189,6 +191,18 @@ public enum WireCodec {
             }
         case .timeoutNow:
             bytes.append(MessageTag.timeoutNow.rawValue)
+        case .readIndex(let m):
+            bytes.append(MessageTag.readIndex.rawValue)
+            bytes.appendInteger(m.context)
+        case .readIndexResponse(let m):
+            bytes.append(MessageTag.readIndexResponse.rawValue)
+            bytes.appendInteger(m.context)
+            if let readIndex = m.readIndex {
+                bytes.append(1)
+                bytes.appendInteger(readIndex.value)
+            } else {
+                bytes.append(0)
+            }
         }
     }
 
@@ -356,6 +370,18 @@ public enum WireCodec {
                 InstallSnapshotResponse(snapshotIndex: snapshotIndex, result: result))
         case .timeoutNow:
             message = .timeoutNow
+        case .readIndex:
+            message = .readIndex(ReadIndexRequest(context: try reader.integer(UInt64.self)))
+        case .readIndexResponse:
+            let context = try reader.integer(UInt64.self)
+            let presence = try reader.byte()
+            let readIndex: LogIndex?
+            switch presence {
+            case 0: readIndex = nil
+            case 1: readIndex = LogIndex(try reader.integer(UInt64.self))
+            default: throw .unknownResultTag(presence)
+            }
+            message = .readIndexResponse(ReadIndexResponse(context: context, readIndex: readIndex))
         case nil:
             throw .unknownMessageTag(tag)
         }

@@ -217,6 +217,7 @@ extension RaftCore {
         }
         if configuration.isVoter(peer) {
             reads.acknowledge(context: response.readContext, from: peer, quorum: quorum)
+            answerConfirmedRemoteReads()
         }
     }
 
@@ -243,11 +244,13 @@ extension RaftCore {
         return true
     }
 
-    /// Puts reads behind a heartbeat round; a lone voter confirms them at once.
-    mutating func enqueueReads(_ ids: [ReadRequestID]) {
-        if let context = reads.enqueue(ids, commitIndex: log.committed, leader: id) {
+    /// Puts reads (the leader's and its followers') behind a heartbeat round; a lone voter
+    /// confirms them at once.
+    mutating func enqueueReads(_ waiting: [LeaderRead]) {
+        if let context = reads.enqueue(waiting, commitIndex: log.committed, leader: id) {
             broadcastHeartbeat(readContext: context)
         }
         reads.confirmQuorumRounds(quorum: quorum)
+        answerConfirmedRemoteReads()
     }
 }

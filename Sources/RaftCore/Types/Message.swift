@@ -12,6 +12,10 @@ public enum Message: Sendable, Equatable {
     /// From a leader handing over leadership to a follower it has brought up to date: start an
     /// election now, without waiting for a timeout or asking for pre-votes (thesis §3.10).
     case timeoutNow
+    /// From a follower (or learner) with linearizable reads to serve: "what is your commit index,
+    /// confirmed as leader?" (thesis §6.4, reads served by followers).
+    case readIndex(ReadIndexRequest)
+    case readIndexResponse(ReadIndexResponse)
 }
 
 /// RequestVote RPC (§5.2), or its pre-vote form (thesis §9.6): a pre-vote asks "would you vote for
@@ -127,6 +131,26 @@ public struct InstallSnapshotResponse: Sendable, Equatable {
     }
 }
 
+/// A follower's request for a read index on behalf of every read it accepted within one `Ready`
+/// (thesis §6.4). `context` is unique per request among every request this node has sent, across
+/// restarts too (it starts at a random value), so a stale or duplicated answer matches nothing.
+public struct ReadIndexRequest: Sendable, Equatable {
+    public var context: UInt64
+    public init(context: UInt64) { self.context = context }
+}
+
+/// The leader's answer to `ReadIndexRequest`, sent once its three gates passed for the request:
+/// `readIndex` is its commit index when the request arrived. nil refuses: the receiver is not (or no
+/// longer) a leader that can confirm reads, and the follower fails the reads (the client may retry).
+public struct ReadIndexResponse: Sendable, Equatable {
+    public var context: UInt64
+    public var readIndex: LogIndex?
+    public init(context: UInt64, readIndex: LogIndex?) {
+        self.context = context
+        self.readIndex = readIndex
+    }
+}
+
 /// A message addressed from one node to another, stamped with the sender's term.
 public struct Envelope: Sendable, Equatable, CustomStringConvertible {
     public var from: NodeID
@@ -169,6 +193,9 @@ public struct Envelope: Sendable, Equatable, CustomStringConvertible {
             case .installed(let match): body = "snapshot \(m.snapshotIndex) installed match=\(match)"
             }
         case .timeoutNow: body = "timeout now"
+        case .readIndex(let m): body = "read index? ctx=\(m.context)"
+        case .readIndexResponse(let m):
+            body = "read index ctx=\(m.context) \(m.readIndex.map { "at \($0)" } ?? "refused")"
         }
         return "\(from) \(term) \(body) → \(to)"
     }
