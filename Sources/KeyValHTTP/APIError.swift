@@ -46,7 +46,7 @@ struct APIError: Error {
 // MARK: - Mappings
 
 extension APIError {
-    /// `forwardable` is false where a leader is no help (stale reads): `.notLeader` then becomes a
+    /// `forwardable` is false where a leader is no help (reads): `.notLeader` then becomes a
     /// 503 even when a leader is known.
     init(_ error: ReplicaError, forwardable: Bool = true) {
         switch error {

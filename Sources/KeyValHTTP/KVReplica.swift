@@ -8,8 +8,9 @@ import Raft
 public protocol KVReplica: Sendable {
     /// Proposes `command` and waits until it is applied here; returns what applying it did.
     func write(_ command: KVCommand) async throws(ReplicaError) -> KVResult
-    /// The key's current value. `.linearizable` waits for the read barrier (ReadIndex) and needs
-    /// the leader; `.stale` answers from the local copy at once, on any node.
+    /// The key's current value, answered by this node. `.linearizable` waits for the read barrier
+    /// (ReadIndex; on a follower, a read index from the leader and the apply up to it), so it needs
+    /// a known leader; `.stale` answers from the local copy at once. Reads are never forwarded.
     func read(_ key: String, consistency: ReadConsistency) async throws(ReplicaError) -> KVItem?
     /// Adds a member (a voter), or updates the addresses of an existing one with the same id;
     /// a no-op if it is already a member with these addresses. Returns once the change is committed.

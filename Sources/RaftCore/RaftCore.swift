@@ -384,7 +384,8 @@ public struct RaftCore: Sendable {
                 case .local(let id): failedReads.append(id)
                 case .remote(let follower, let context):
                     // So the follower fails its reads now rather than after its timeout.
-                    send(to: follower, .readIndexResponse(ReadIndexResponse(context: context, readIndex: nil)))
+                    send(
+                        to: follower, .readIndexResponse(ReadIndexResponse(context: context, readIndex: nil)))
                 }
             }
         }

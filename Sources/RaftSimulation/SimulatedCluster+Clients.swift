@@ -36,7 +36,8 @@ extension SimulatedCluster {
         guard clients[c].pending == nil else { return }
         if isHealed && clients[c].hasFinalWriteSucceeded { return }
         let isRead = !isHealed && Double.random(in: 0..<1, using: &random) < options.readRatio
-        let n = isRead ? readTarget(c) : clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
+        let n =
+            isRead ? readTarget(c) : clients[c].leaderHint ?? Int.random(in: 0..<nodes.count, using: &random)
         guard nodes[n].isUp else {
             clients[c].leaderHint = nil
             return scheduleClientWake(c)

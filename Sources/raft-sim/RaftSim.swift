@@ -111,6 +111,7 @@ struct RaftSim: ParsableCommand {
             let sizeStarted = clock.now
             var events = 0
             var snapshotsInstalled = 0
+            var followerReads = 0
             var membershipChanges = 0
             var transfers = 0
             var retired = 0
@@ -145,6 +146,7 @@ struct RaftSim: ParsableCommand {
                 case .success(let stats):
                     events += stats.events
                     snapshotsInstalled += stats.snapshotsInstalled
+                    followerReads += stats.followerReadsServed
                     membershipChanges += stats.membershipChanges
                     transfers += stats.leadershipTransfers
                     retired += stats.nodesRetired
@@ -166,7 +168,7 @@ struct RaftSim: ParsableCommand {
             }
             let seconds = (clock.now - sizeStarted).seconds
             var line =
-                "\(size) nodes: \(ran) seeds in \(format(seconds)) s, \(format(Double(ran) / seconds)) seeds/s, \(events) events, \(snapshotsInstalled) snapshots installed"
+                "\(size) nodes: \(ran) seeds in \(format(seconds)) s, \(format(Double(ran) / seconds)) seeds/s, \(events) events, \(snapshotsInstalled) snapshots installed, \(followerReads) reads served by followers"
             if membership && ran > 0 {
                 line +=
                     ", \(membershipChanges) membership changes, \(transfers) leadership transfers, \(retired) nodes retired, voters \(voterRange.fewest)...\(voterRange.most)"

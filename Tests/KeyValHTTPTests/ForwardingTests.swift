@@ -116,7 +116,9 @@ struct ForwardingTests {
         }
     }
 
-    @Test("deletes and membership changes are forwarded; reads, linearizable or stale, are served by the follower")
+    @Test(
+        "deletes and membership changes are forwarded; reads, linearizable or stale, are served by the follower"
+    )
     func readsAndMembership() async throws {
         try await withFollowerAndLeader { follower, leader in
             leader.replica.seed(.set(["k": "leader's"]))
@@ -127,7 +129,8 @@ struct ForwardingTests {
             let stale = try await follower.request("GET", "/key/k?consistency=stale")
             #expect(stale.bodyText == #"{"k":"follower's"}"#)
             #expect(leader.replica.state.withLock { $0.reads.isEmpty })
-            #expect(follower.replica.state.withLock { $0.reads.map(\.consistency) } == [.linearizable, .stale])
+            #expect(
+                follower.replica.state.withLock { $0.reads.map(\.consistency) } == [.linearizable, .stale])
 
             let deleted = try await follower.request("DELETE", "/key/k")
             #expect(deleted.bodyText == #"{"deleted":"k","previous_version":1}"#)

@@ -6,7 +6,9 @@ import Testing
 /// Linearizable reads served by followers (thesis §6.4) in real `keyvald` processes.
 @Suite("keyvald: linearizable reads on every node", .serialized, .timeLimit(.minutes(3)))
 struct FollowerReadTests {
-    @Test("read-your-writes across nodes: a linearizable read on any node sees every write acknowledged through another")
+    @Test(
+        "read-your-writes across nodes: a linearizable read on any node sees every write acknowledged through another"
+    )
     func readYourWritesAcrossNodes() async throws {
         let cluster = try KeyvaldCluster(size: 3)
         let api = cluster.api

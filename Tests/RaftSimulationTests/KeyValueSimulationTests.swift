@@ -26,6 +26,7 @@ struct KeyValueSimulationTests {
         #expect(total(\.snapshotsTaken) > 50)
         #expect(total(\.snapshotsInstalled) > 5, "no follower installed the store's snapshot")
         #expect(total(\.restartsFromSnapshot) > 5, "no restart restored the store from its snapshot")
+        #expect(total(\.followerReadsServed) > 100, "followers served too few linearizable reads")
     }
 
     @Test("a seed with the real store replays exactly: same trace, same statistics")
@@ -58,6 +59,26 @@ struct KeyValueSimulationTests {
         }
         let expected = checksAtMostOnce ? "at-most-once" : "linearizability"
         #expect(failure?.reason.hasPrefix(expected) == true, "\(failure.map { "\($0)" } ?? "no seed failed")")
+    }
+
+    /// Reads served by followers (thesis §6.4), broken in two ways, with the real store: its
+    /// reads must be covered by the linearizability check too.
+    @Test(
+        "a follower serving reads without the leader's read index, or before applying it, is caught by linearizability",
+        arguments: [TestingFault.followerReadWithoutReadIndex, .followerReadBeforeApply])
+    func brokenFollowerReadsAreCaught(_ fault: TestingFault) async {
+        let failure: SimulationFailure? = await offCooperativePool {
+            for seed in UInt64(0)..<20 {
+                var options = SimulationOptions.keyValue(clusterSize: 3, seed: seed)
+                options.testingFault = fault
+                var cluster = SimulatedCluster(options: options)
+                if case .failure(let failure) = cluster.run() { return failure }
+            }
+            return nil
+        }
+        #expect(
+            failure?.reason.hasPrefix("linearizability") == true,
+            "\(failure.map { "\($0)" } ?? "no seed failed")")
     }
 
     @Test("a follower that was down while the log was compacted catches up through the store's snapshot")

@@ -95,6 +95,7 @@ struct SimulationSweepTests {
         #expect(total(\.operationsOK) > 1000)
         #expect(total(\.snapshotsTaken) > 50)
         #expect(total(\.snapshotsInstalled) > 5)
+        #expect(total(\.followerReadsServed) > 100, "followers served too few linearizable reads")
         #expect(total(\.membershipChanges) > 50)
         #expect(total(\.membershipChangesDeferred) > 0, "no change ever met one in progress")
         #expect(total(\.nodesRetired) > 0)

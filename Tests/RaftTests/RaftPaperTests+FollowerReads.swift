@@ -19,7 +19,9 @@ extension Envelope {
 
 @Suite("Raft paper: ReadIndex on followers")
 struct RaftPaperFollowerReadTests {
-    @Test("§6.4 (thesis): a follower's reads of one Ready share one request; the leader answers after a quorum round")
+    @Test(
+        "§6.4 (thesis): a follower's reads of one Ready share one request; the leader answers after a quorum round"
+    )
     func followerReadRoundTrip() throws {
         var cluster = TestCluster.caughtUp()
         let reads = [ReadRequestID(1), ReadRequestID(2)]
@@ -33,14 +35,18 @@ struct RaftPaperFollowerReadTests {
         cluster.deliverAll()
         // The leader opens a heartbeat round for the request and answers nothing yet.
         let round = try cluster.requireCollect("n1")
-        #expect(round.messages.map(\.message) == [.beat(commit: 1, context: 1), .beat(commit: 1, context: 1)])
+        #expect(
+            round.messages.map(\.message) == [.beat(commit: 1, context: 1), .beat(commit: 1, context: 1)])
         cluster.deliverAll()
         cluster.collect("n2")
         cluster.collect("n3")
         cluster.deliverAll()
         // n2 and n3 echoed the round: the answer is the commit index when the request arrived.
         let answered = try cluster.requireCollect("n1")
-        #expect(answered.messages.compactMap(\.readIndexAnswer) == [ReadIndexResponse(context: context, readIndex: LogIndex(1))])
+        #expect(
+            answered.messages.compactMap(\.readIndexAnswer) == [
+                ReadIndexResponse(context: context, readIndex: LogIndex(1))
+            ])
         #expect(answered.messages.map(\.to) == ["n2"])
         cluster.deliverAll()
         let served = try cluster.requireCollect("n2")
@@ -109,11 +115,15 @@ struct RaftPaperFollowerReadTests {
         cluster.inFlight = []
         // An unknown context and an answer from a node that is not n2's leader confirm nothing.
         cluster["n2"].step(
-            envelope("n1", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context &+ 1, readIndex: .zero))))
+            envelope(
+                "n1", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context &+ 1, readIndex: .zero)))
+        )
         cluster["n2"].step(
-            envelope("n3", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context, readIndex: .zero))))
+            envelope("n3", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context, readIndex: .zero)))
+        )
         #expect(cluster.collect("n2")?.readsToServe.isEmpty ?? true)
-        let answer = envelope("n1", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context, readIndex: LogIndex(1))))
+        let answer = envelope(
+            "n1", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context, readIndex: LogIndex(1))))
         cluster["n2"].step(answer)
         cluster["n2"].step(answer)
         #expect(try cluster.requireCollect("n2").readsToServe == [read])
@@ -125,7 +135,9 @@ struct RaftPaperFollowerReadTests {
         case newLeader, newTerm, noAnswer, refused
     }
 
-    @Test("§6.4 (thesis): a follower fails its pending reads on a new leader or term, a refusal, or silence", arguments: FollowerFailure.allCases)
+    @Test(
+        "§6.4 (thesis): a follower fails its pending reads on a new leader or term, a refusal, or silence",
+        arguments: FollowerFailure.allCases)
     func followerReadsFail(_ failure: FollowerFailure) throws {
         var cluster = TestCluster.caughtUp()
         let read = ReadRequestID(4)
@@ -138,10 +150,12 @@ struct RaftPaperFollowerReadTests {
         case .newLeader:
             cluster["n2"].step(envelope("n3", "n2", 2, .beat()))
         case .newTerm:
-            cluster["n2"].step(envelope("n3", "n2", 2, .vote(lastIndex: 9, lastTerm: 1)))
+            // Any message of a newer term (votes are refused within the leader lease, thesis §9.6).
+            cluster["n2"].step(envelope("n3", "n2", 2, .beatReply()))
         case .refused:
             cluster["n2"].step(
-                envelope("n1", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context, readIndex: nil))))
+                envelope(
+                    "n1", "n2", 1, .readIndexResponse(ReadIndexResponse(context: context, readIndex: nil))))
         case .noAnswer:
             // The leader is alive (its heartbeats keep n2 from campaigning) but never answers.
             for _ in 0..<(timeout - 1) {
@@ -184,7 +198,8 @@ struct RaftPaperFollowerReadTests {
         cluster.run(until: { $0["n1"].isLeader })
         cluster.inFlight = []
         #expect(cluster["n1"].log.committed == .zero)
-        cluster["n1"].step(envelope("n2", "n1", 2, .readIndex(ReadIndexRequest(context: 40))))
+        let term = cluster["n1"].term.value
+        cluster["n1"].step(envelope("n2", "n1", term, .readIndex(ReadIndexRequest(context: 40))))
         let before = try cluster.requireCollect("n1")
         #expect(before.messages.compactMap(\.readIndexAnswer).isEmpty)
         cluster.settle()
@@ -198,6 +213,8 @@ struct RaftPaperFollowerReadTests {
         #expect(throws: ProposalError.notLeader(leaderHint: nil)) { try fresh.requestRead(ReadRequestID(1)) }
         var candidate = makeCore("n3", voters: three)
         candidate.campaign()
-        #expect(throws: ProposalError.notLeader(leaderHint: nil)) { try candidate.requestRead(ReadRequestID(1)) }
+        #expect(throws: ProposalError.notLeader(leaderHint: nil)) {
+            try candidate.requestRead(ReadRequestID(1))
+        }
     }
 }

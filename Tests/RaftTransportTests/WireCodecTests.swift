@@ -136,14 +136,17 @@ struct WireCodecTests {
             Malformed(name: "message tag 0", payload: header + [0], error: .unknownMessageTag(0)),
             Malformed(name: "message tag 12", payload: header + [12], error: .unknownMessageTag(12)),
             Malformed(
-                name: "read index answer presence 2", payload: header + [11] + le(UInt64(1)) + [2] + le(UInt64(1)),
+                name: "read index answer presence 2",
+                payload: header + [11] + le(UInt64(1)) + [2] + le(UInt64(1)),
                 error: .unknownResultTag(2)),
             Malformed(
                 name: "read index answer without its index", payload: header + [11] + le(UInt64(1)) + [1],
                 error: .truncated),
-            Malformed(name: "read index request cut short", payload: header + [10] + [1, 2], error: .truncated),
             Malformed(
-                name: "a refusal followed by an index", payload: header + [11] + le(UInt64(1)) + [0] + le(UInt64(1)),
+                name: "read index request cut short", payload: header + [10] + [1, 2], error: .truncated),
+            Malformed(
+                name: "a refusal followed by an index",
+                payload: header + [11] + le(UInt64(1)) + [0] + le(UInt64(1)),
                 error: .trailingBytes(8)),
             Malformed(
                 name: "boolean 2", payload: header + [2, 2, 1], error: .invalidBoolean(2)),

@@ -65,7 +65,8 @@ public struct ReadIndexQueue: Sendable, Equatable {
             return nil
         }
         lastContext += 1
-        rounds.append(Round(context: lastContext, readIndex: commitIndex, reads: reads, acknowledged: [leader]))
+        rounds.append(
+            Round(context: lastContext, readIndex: commitIndex, reads: reads, acknowledged: [leader]))
         isLastRoundOpen = true
         return lastContext
     }
