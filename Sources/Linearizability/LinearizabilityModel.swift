@@ -39,4 +39,21 @@ extension LinearizabilityModel {
     public func partition(_ history: [Operation]) -> [[Operation]] {
         [history]
     }
+
+    /// One sub-history per key, in order of each key's first appearance: the partition of models
+    /// whose operations each touch one key (operations on different keys commute).
+    public func partition(_ history: [Operation], byKey key: (Input) -> String) -> [[Operation]] {
+        var indexByKey: [String: Int] = [:]
+        var partitions: [[Operation]] = []
+        for operation in history {
+            let key = key(operation.input)
+            if let index = indexByKey[key] {
+                partitions[index].append(operation)
+            } else {
+                indexByKey[key] = partitions.count
+                partitions.append([operation])
+            }
+        }
+        return partitions
+    }
 }

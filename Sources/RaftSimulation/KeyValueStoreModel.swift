@@ -111,17 +111,6 @@ public struct KeyValueStoreModel: LinearizabilityModel {
 
     /// One sub-history per key, in order of each key's first appearance.
     public func partition(_ history: [Operation]) -> [[Operation]] {
-        var indexByKey: [String: Int] = [:]
-        var partitions: [[Operation]] = []
-        for operation in history {
-            let key = operation.input.key
-            if let index = indexByKey[key] {
-                partitions[index].append(operation)
-            } else {
-                indexByKey[key] = partitions.count
-                partitions.append([operation])
-            }
-        }
-        return partitions
+        partition(history, byKey: \.key)
     }
 }
