@@ -31,6 +31,8 @@ final class EventLog: Sendable {
             logger.info("installed the leader's snapshot at index \(index.value) (\(bytes) bytes)")
         case .storageFailed(let reason):
             logger.critical("storage failed, stopping: \(reason)")
+        case .slowPass(let timings):
+            logger.warning("the node's loop was busy for \(timings) (no heartbeat sent meanwhile)")
         }
     }
 

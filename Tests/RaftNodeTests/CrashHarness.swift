@@ -72,6 +72,7 @@ final class CrashableLogStore: LogStore {
         guard !life.isDead else { return }
         try disk.installSnapshot(index: index, term: term)
     }
+    func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool { false }
 }
 
 /// What the cluster did, as the checks need it, and the violations found.

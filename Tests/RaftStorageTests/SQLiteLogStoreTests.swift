@@ -19,6 +19,7 @@ struct SQLiteLogStoreTests {
             }
             try store.persist(hardState: HardState(term: Term(7), vote: "n1"), entries: written)
             try store.compact(through: LogIndex(10))
+            while try store.reclaimSpace(maxBytes: 1 << 20) {}
         }
         let path = directory + "/raft.db"
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "closing should checkpoint the WAL")
@@ -188,7 +189,9 @@ struct SQLiteLogStoreTests {
     }
 
     /// Damage a valid file's rows behind the store's back: each is refused by `load`, naming the
-    /// file, with a reason a human can act on.
+    /// file, with a reason a human can act on. (A compaction point moved forward over stored rows
+    /// is not among them: rows at or below the point are compacted entries not yet reclaimed, by
+    /// design; `RecoveredState` refuses a point past the newest snapshot.)
     struct Damage: Sendable, CustomTestStringConvertible {
         var name: String
         var sql: String
@@ -204,10 +207,6 @@ struct SQLiteLogStoreTests {
             Damage(
                 name: "the log starts after compacted_through + 1",
                 sql: "UPDATE meta SET value = 5 WHERE key = 'compacted_through'", reason: "expected i6"),
-            Damage(
-                name: "the log starts at or before compacted_through",
-                sql: "UPDATE meta SET value = 20 WHERE key = 'compacted_through'",
-                reason: "compacted through i20"),
             Damage(
                 name: "terms decrease", sql: "UPDATE log SET term = 1 WHERE idx = 1500",
                 reason: "terms decrease"),

@@ -24,6 +24,11 @@ public struct RaftNodeOptions: Sendable {
     /// (the group-commit test shows one sync per proposal). Read once per pass. Never set in
     /// production.
     public var processesInputsOneAtATime = false
+    /// A pass of the loop that takes longer than this is reported (`NodeEvent.slowPass`).
+    public var slowPassThreshold: Duration = .milliseconds(100)
+    /// How much compacted entry data the log store may delete in one pass of the loop
+    /// (`LogStore.reclaimSpace`): about 5 ms of work here, against a 50 ms heartbeat.
+    public var reclaimBytesPerPass = 1 << 20
 
     public init(
         tickInterval: Duration = .milliseconds(50), snapshotThreshold: Int = 10_000,
@@ -86,6 +91,47 @@ public enum NodeEvent: Sendable, Equatable {
     case snapshotInstalled(index: LogIndex, bytes: Int)
     /// Storage failed: the node stops rather than run without durability.
     case storageFailed(String)
+    /// One pass of the loop took longer than `RaftNodeOptions.slowPassThreshold`: while it ran,
+    /// this node sent no heartbeat and read no message, so a long one costs an election. Says
+    /// where the time went.
+    case slowPass(LoopPassTimings)
+}
+
+/// Where one pass of the node's loop spent its time.
+public struct LoopPassTimings: Sendable, Equatable, CustomStringConvertible {
+    public var total: Duration = .zero
+    /// Writing the log store (entries, hard state, commit index; their sync).
+    public var persisting: Duration = .zero
+    /// Applying committed entries to the state machine and restoring snapshots.
+    public var applying: Duration = .zero
+    /// Dropping log entries a saved snapshot covers.
+    public var compacting: Duration = .zero
+    /// Copying the state machine's state for a snapshot.
+    public var startingSnapshot: Duration = .zero
+    public var inputs = 0
+    public var readies = 0
+
+    public init() {}
+
+    public var description: String {
+        func ms(_ d: Duration) -> String {
+            let value = Double(d.components.seconds) * 1e3 + Double(d.components.attoseconds) * 1e-15
+            return value < 10
+                ? String(Int((value * 10).rounded())).withDecimalPoint : String(Int(value.rounded()))
+        }
+        return
+            "\(ms(total)) ms: persisting \(ms(persisting)), applying \(ms(applying)), compacting "
+            + "\(ms(compacting)), starting a snapshot \(ms(startingSnapshot)); \(inputs) inputs, "
+            + "\(readies) readies"
+    }
+}
+
+extension String {
+    /// "123" -> "12.3"; "7" -> "0.7": tenths written as a decimal.
+    fileprivate var withDecimalPoint: String {
+        let digits = count == 1 ? "0" + self : self
+        return digits.dropLast() + "." + digits.suffix(1)
+    }
 }
 
 /// The shell around a `RaftCore`: it owns the clock, the stores, the transport and the state
@@ -137,6 +183,11 @@ public actor RaftNode<Machine: StateMachine> {
     /// Why the background job could not save a snapshot; the loop stops the node with it.
     private var snapshotFailure: StorageError?
     private var isStopped = false
+    /// Whether the log store may hold compacted entries to delete (`reclaimLogSpace`); true at
+    /// start, in case an earlier run left some.
+    private var hasSpaceToReclaim = true
+    /// Where the current pass of the loop spends its time, for `NodeEvent.slowPass`.
+    private var pass = LoopPassTimings()
 
     public nonisolated let id: NodeID
 
@@ -345,7 +396,14 @@ public actor RaftNode<Machine: StateMachine> {
     /// leader writes entries at most once per pass that took proposals, and once more per pass
     /// whose commit index moved (recorded before applying).
     private func processInbox() throws(StorageError) {
+        let started = ContinuousClock.now
+        pass = LoopPassTimings()
+        defer {
+            pass.total = ContinuousClock.now - started
+            if pass.total > options.slowPassThreshold { onEvent(.slowPass(pass)) }
+        }
         let inputs = inbox.takeAll()
+        pass.inputs = inputs.count
         if options.processesInputsOneAtATime {
             for input in inputs {
                 handle(input)
@@ -359,8 +417,11 @@ public actor RaftNode<Machine: StateMachine> {
             onEvent(.storageFailed("\(snapshotFailure)"))
             throw snapshotFailure
         }
-        try compactBehindSavedSnapshot()
-        try takeSnapshotIfDue()
+        try timed(\.compacting) { () throws(StorageError) in
+            try compactBehindSavedSnapshot()
+            try reclaimLogSpace()
+        }
+        try timed(\.startingSnapshot) { () throws(StorageError) in try takeSnapshotIfDue() }
         let configuration = core.configuration
         publishedConfiguration.withLock { if $0 != configuration { $0 = configuration } }
         publishReplication()
@@ -368,8 +429,18 @@ public actor RaftNode<Machine: StateMachine> {
 
     private func processReadies() throws(StorageError) {
         while let ready = core.takeReady() {
+            pass.readies += 1
             try process(ready)
         }
+    }
+
+    /// Runs `body`, adding the time it took to `pass[keyPath: phase]`.
+    private func timed<T, Failure: Error>(
+        _ phase: WritableKeyPath<LoopPassTimings, Duration>, _ body: () throws(Failure) -> T
+    ) throws(Failure) -> T {
+        let started = ContinuousClock.now
+        defer { pass[keyPath: phase] += ContinuousClock.now - started }
+        return try body()
     }
 
     /// Publishes, for `replicaCount(holding:)`, how far each member's log is known to match.
@@ -493,10 +564,12 @@ public actor RaftNode<Machine: StateMachine> {
         // `Ready`; read once per Ready, it costs this one branch.
         let sendsFirst = ready.canSendBeforePersisting || options.sendsBeforePersisting
         if sendsFirst { send(ready) }
-        try persist(ready)
+        try timed(\.persisting) { () throws(StorageError) in try persist(ready) }
         if !sendsFirst { send(ready) }
-        if let snapshot = ready.snapshotToInstall { restore(from: snapshot) }
-        apply(ready.entriesToApply)
+        timed(\.applying) {
+            if let snapshot = ready.snapshotToInstall { restore(from: snapshot) }
+            apply(ready.entriesToApply)
+        }
         answerReads(ready)
         report(ready.events)
         core.advance(ready)
@@ -509,6 +582,7 @@ public actor RaftNode<Machine: StateMachine> {
             if let snapshot = ready.snapshotToInstall {
                 _ = try snapshotStore.save(StoredSnapshot(metadata: snapshot.metadata, data: snapshot.data))
                 try logStore.installSnapshot(index: snapshot.metadata.index, term: snapshot.metadata.term)
+                hasSpaceToReclaim = true
             }
             // The commit index goes to disk before the entries it covers are applied, so a restart
             // applies at least as much again at once: the applied index never goes back.
@@ -662,11 +736,24 @@ public actor RaftNode<Machine: StateMachine> {
         core.snapshotTaken(snapshot, compactingThrough: LogIndex(index.value > keep ? index.value - keep : 0))
         do {
             try logStore.compact(through: core.log.snapshotIndex)
+            hasSpaceToReclaim = true
         } catch {
             onEvent(.storageFailed("\(error)"))
             throw error
         }
         onEvent(.snapshotTaken(index: index, bytes: snapshot.data.count))
+    }
+
+    /// Deletes some of what compactions left behind in the log store, a bounded amount per pass
+    /// (`RaftNodeOptions.reclaimBytesPerPass`), so the loop goes back to heartbeating soon.
+    private func reclaimLogSpace() throws(StorageError) {
+        guard hasSpaceToReclaim else { return }
+        do {
+            hasSpaceToReclaim = try logStore.reclaimSpace(maxBytes: options.reclaimBytesPerPass)
+        } catch {
+            onEvent(.storageFailed("\(error)"))
+            throw error
+        }
     }
 
     private func stop(failing error: NodeError) {

@@ -56,7 +56,18 @@ public protocol LogStore: AnyObject {
     /// durable snapshot covers them. An index at or below `compactedThrough` changes nothing
     /// (compaction never goes back). An index past the log's end empties the log (a follower
     /// that installed a snapshot newer than its log); the next entries then start at `index + 1`.
+    /// Unlike the other calls it need not sync: it must survive the process's crash, and a power
+    /// cut may undo it until the next synced call, leaving the longer log a durable snapshot
+    /// already covers.
     func compact(through index: LogIndex) throws(StorageError)
+
+    /// Frees, a little at a time, the space of entries `compact` and `installSnapshot` removed, if
+    /// the store defers that work: deleting 10,000 entries at once took a node's loop 0.1 to 2 s,
+    /// longer than an election timeout, while no heartbeat went out. Frees about `maxBytes` of
+    /// entry data (at least one entry) and returns whether more remains. Entries removed this way
+    /// were already gone from the log as `load` and every other call see it, so this changes
+    /// nothing observable and needs no sync.
+    func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool
 
     /// Records that a snapshot from the leader, whose last entry is `index` at `term`, replaced the
     /// log's prefix (Raft Figure 13): if the stored entry at `index` has `term`, the entries after it

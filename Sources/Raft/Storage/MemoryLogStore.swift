@@ -66,6 +66,9 @@ public final class MemoryLogStore: LogStore {
         persisted.compactedThrough = index
     }
 
+    /// Compaction frees memory at once here: nothing is left to reclaim.
+    public func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool { false }
+
     public func installSnapshot(index: LogIndex, term snapshotTerm: Term) throws(StorageError) {
         if let damage { throw damage }
         guard index > persisted.compactedThrough else { return }
