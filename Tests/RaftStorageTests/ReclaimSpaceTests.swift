@@ -18,27 +18,41 @@ struct ReclaimSpaceTests {
         }
     }
 
+    /// Deletes everything reclaimable `maxBytes` at a time; the row counts seen after each call.
+    func reclaimAll(_ store: SQLiteLogStore, maxBytes: Int) throws -> [Int] {
+        var rows = [store.storedRowCount]
+        while try store.reclaimSpace(maxBytes: maxBytes) {
+            rows.append(store.storedRowCount)
+            try #require(rows.count < 1_000)
+        }
+        rows.append(store.storedRowCount)
+        return rows
+    }
+
     @Test("compact leaves the rows it removed for reclaimSpace, which deletes about maxBytes per call")
     func boundedWork() throws {
         try withTemporaryDirectory { directory in
             let store = try SQLiteLogStore(directory: directory)
             try store.persist(
-                hardState: HardState(term: Term(1)), entries: bigEntries(1...100, term: 1, size: 1_000))
+                hardState: HardState(term: Term(1)), entries: bigEntries(1...100, term: 1, size: 5_000))
             try store.compact(through: LogIndex(80))
             #expect(store.storedRowCount == 100, "compact deleted rows itself")
             #expect(try store.load().entries.map(\.index.value) == Array(81...100))
-            var calls = 0
-            var rows = [store.storedRowCount]
-            while try store.reclaimSpace(maxBytes: 10_000) {
-                calls += 1
-                rows.append(store.storedRowCount)
-                try #require(calls < 100)
-            }
-            rows.append(store.storedRowCount)
-            // 10 entries of 1,000 bytes make 10,000 bytes: 80 rows go in 8 calls of 10.
-            #expect(rows == [100, 90, 80, 70, 60, 50, 40, 30, 20])
+            // 4 entries of 5,000 bytes make 20,000 bytes: 80 rows go in 20 calls of 4.
+            #expect(try reclaimAll(store, maxBytes: 20_000) == Array(stride(from: 100, through: 20, by: -4)))
             #expect(try store.load().entries.map(\.index.value) == Array(81...100))
-            #expect(try store.reclaimSpace(maxBytes: 10_000) == false)
+            #expect(try store.reclaimSpace(maxBytes: 20_000) == false)
+        }
+    }
+
+    @Test("a small entry counts as a page: deleting a row costs at least that")
+    func smallEntriesCountAsPages() throws {
+        try withTemporaryDirectory { directory in
+            let store = try SQLiteLogStore(directory: directory)
+            try store.persist(hardState: HardState(term: Term(1)), entries: entries(1...100, term: 1))
+            try store.compact(through: LogIndex(50))
+            // 3-byte entries: 10 pages' worth is 10 rows a call.
+            #expect(try reclaimAll(store, maxBytes: 10 * 4_096) == [100, 90, 80, 70, 60, 50])
         }
     }
 

@@ -59,6 +59,12 @@ public final class FileSnapshotStore: SnapshotStore {
     /// Data is checksummed and moved in pieces of this size, so each piece is checksummed
     /// while it is still in the CPU cache.
     private static let chunkSize = 1 << 20
+    /// A file being saved is flushed every this many bytes, not only once at the end. Otherwise a
+    /// 120 MB snapshot sits dirty in the page cache and its one final fsync flushes all of it at
+    /// once; the node's log syncs on the same disk (and, on ext4, the same journal) then wait
+    /// behind it: 100-160 ms log syncs were seen on every node at each snapshot. Flushing in
+    /// pieces keeps what a log sync can queue behind to a few megabytes.
+    private static let syncInterval = 8 << 20
 
     /// Opens `<directory>/snapshots`, creating it when missing, and removes `.tmp` files left by
     /// a save that crashed. `directory`, the node's data directory, must exist.
@@ -172,11 +178,17 @@ public final class FileSnapshotStore: SnapshotStore {
             try snapshot.data.withUnsafeBytes { data in
                 Result { () throws(StorageError) in
                     var start = 0
+                    var unsynced = 0
                     while start < data.count {
                         let end = min(start + Self.chunkSize, data.count)
                         let chunk = UnsafeRawBufferPointer(rebasing: data[start..<end])
                         checksum = CRC32C.update(checksum, chunk)
                         try FileSystem.writeAll(descriptor, chunk, path: path)
+                        unsynced += chunk.count
+                        if unsynced >= Self.syncInterval {
+                            try FileSystem.syncData(descriptor, path: path)
+                            unsynced = 0
+                        }
                         start = end
                     }
                 }

@@ -133,6 +133,13 @@ enum FileSystem {
         }
     }
 
+    /// Flushes an open file's data, and only the metadata needed to read it back.
+    static func syncData(_ descriptor: Int32, path: String) throws(StorageError) {
+        guard fdatasync(descriptor) == 0 else {
+            throw .io(path: path, operation: "fdatasync", reason: lastErrorText())
+        }
+    }
+
     /// Flushes a directory, so a rename, creation or removal inside it survives a crash.
     static func syncDirectory(_ path: String) throws(StorageError) {
         let descriptor = try openFile(path, O_RDONLY | O_DIRECTORY, operation: "open directory")

@@ -64,7 +64,7 @@ public protocol LogStore: AnyObject {
     /// Frees, a little at a time, the space of entries `compact` and `installSnapshot` removed, if
     /// the store defers that work: deleting 10,000 entries at once took a node's loop 0.1 to 2 s,
     /// longer than an election timeout, while no heartbeat went out. Frees about `maxBytes` of
-    /// entry data (at least one entry) and returns whether more remains. Entries removed this way
+    /// entry data (at least one entry; a store may count small entries as more) and returns whether more remains. Entries removed this way
     /// were already gone from the log as `load` and every other call see it, so this changes
     /// nothing observable and needs no sync.
     func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool

@@ -26,6 +26,8 @@ public final class SQLiteLogStore: LogStore {
     public static let formatVersion: Int64 = 1
     /// The database's name inside the data directory.
     public static let fileName = "raft.db"
+    /// SQLite's default page size, which this store keeps.
+    static let pageSize = 4_096
 
     /// The database file; every error names it.
     public let path: String
@@ -222,7 +224,7 @@ public final class SQLiteLogStore: LogStore {
     }
 
     /// Deletes the oldest rows at or below the compaction point, about `maxBytes` of entry data
-    /// (at least one row), in one transaction without a sync of its own: they are no longer part
+    /// (at least one row; each counts as at least a page), in one transaction without a sync of its own: they are no longer part
     /// of the log, so losing this work in a crash only leaves it to do again, and the write-ahead
     /// log keeps it ordered after the compaction point it depends on.
     public func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool {
@@ -238,7 +240,9 @@ public final class SQLiteLogStore: LogStore {
             var bytes = 0
             while bytes < maxBytes, try sizes.step() {
                 through = try Self.logIndex(sizes.int64(at: 0), path: path, what: "an entry's index")
-                bytes += Int(sizes.int64(at: 1))
+                // Deleting a row touches at least a page however small its data: 1 MiB of
+                // 150-byte entries, 7,000 rows, took about 100 ms.
+                bytes += max(Int(sizes.int64(at: 1)), Self.pageSize)
             }
         }
         try withoutSync { () throws(StorageError) in
