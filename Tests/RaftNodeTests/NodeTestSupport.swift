@@ -41,7 +41,9 @@ final class CountingLogStore: LogStore {
         try inner.persist(hardState: hardState, entries: entries, commitIndex: commitIndex)
     }
     func compact(through index: LogIndex) throws(StorageError) { try inner.compact(through: index) }
-    func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool { try inner.reclaimSpace(maxBytes: maxBytes) }
+    func reclaimSpace(maxBytes: Int) throws(StorageError) -> Bool {
+        try inner.reclaimSpace(maxBytes: maxBytes)
+    }
     func installSnapshot(index: LogIndex, term: Term) throws(StorageError) {
         try inner.installSnapshot(index: index, term: term)
     }
