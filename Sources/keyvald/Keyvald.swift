@@ -42,7 +42,7 @@ struct Keyvald: ParsableCommand {
     @Option(
         name: .customLong("election-timeout", withSingleDash: true),
         help: "Minimum time without a leader before a follower stands for election (e.g. 250ms, 1s).")
-    var electionTimeout = "250ms"
+    var electionTimeout = "200ms"
 
     @Option(
         name: .customLong("heartbeat-interval", withSingleDash: true),
