@@ -317,10 +317,34 @@ struct KeyValSessionTests {
         // The session's node answered: it stays the session's node.
         #expect(await session.current == ServerAddress(host: "127.0.0.1", port: b.port))
         #expect(events.count == 0)
-        // b's answer names a again (as a follower forwarding to a would): the next write tries
-        // a again, which refuses, then b.
+        // b's answer names a again (as a follower forwarding to a would); the next write goes
+        // to b at once.
+        #expect(await session.leaderID == "a")
         _ = try await session.set("k", "w")
         #expect(atB.all.filter { $0.method == "PUT" }.count == 2)
+    }
+
+    @Test(
+        "a leader that does not answer in time is not tried first again for a while, though answers keep naming it"
+    )
+    func leaderSilent() async throws {
+        let (_, b, atA, atB) = try await leaderAndFollower { _ in .hang }
+        let (session, events) = self.session([b])
+        _ = try await session.status()
+        let started = ContinuousClock.now
+        #expect(try await session.set("k", "v").created)
+        #expect(ContinuousClock.now - started >= .seconds(1), "the attempt timeout on the leader")
+        // b's answer named a again, but the next writes do not wait on it.
+        let next = ContinuousClock.now
+        for k in 0..<3 { _ = try await session.set("k\(k)", "v") }
+        #expect(ContinuousClock.now - next < .seconds(1))
+        #expect(await session.leaderID == "a")
+        #expect(atA.all.count == 1)
+        #expect(
+            atB.all.filter { $0.method == "PUT" }.map { $0.header("Keyval-Sequence") } == [
+                "1", "2", "3", "4",
+            ])
+        #expect(events.count == 0)
     }
 
     @Test(

@@ -80,6 +80,13 @@ public actor KeyValSession {
     /// The leader whose address was last asked for with `/status`: asked once per leader, so a
     /// leader without a known HTTP address does not cost every write a status request.
     private var leaderLookedUp: String?
+    /// A leader address that a write could not connect to, or got no answer from in time, and
+    /// until when writes do not try it first. A leader whose advertised address this client cannot
+    /// reach (another network, say) would otherwise cost every write a failed attempt, up to
+    /// `attemptTimeout`, since every forwarded answer names that leader again.
+    private var unreachableLeader: (address: ServerAddress, until: ContinuousClock.Instant)?
+    /// How long writes go to the session's node after the leader's address failed them so.
+    static let unreachableLeaderPause: Duration = .seconds(10)
 
     /// - Parameter seeds: nodes to start from; the first is the session's node. At least one.
     public init(
@@ -336,6 +343,9 @@ public actor KeyValSession {
                     throw .unavailable(message: error.description, mayHaveApplied: mayHaveApplied || isWrite)
                 }
                 if target == start { startFailed = true }
+                if target == direct, error.isConnectFailedOrTimedOut {
+                    unreachableLeader = (target, .now + Self.unreachableLeaderPause)
+                }
                 if let fallback = fallBack(from: target, direct: &direct, start, unreachable + passedOver) {
                     target = fallback
                     continue
@@ -388,9 +398,10 @@ public actor KeyValSession {
         }
     }
 
-    /// The known leader's address, for a write to try first; nil when no leader is known. When an
-    /// answer named a leader whose address the session does not know yet (no status answer listed
-    /// it), asks the session's node for `/status`, once per leader.
+    /// The known leader's address, for a write to try first; nil when no leader is known, or its
+    /// address failed a write lately (`unreachableLeader`). When an answer named a leader whose
+    /// address the session does not know yet (no status answer listed it), asks the session's node
+    /// for `/status`, once per leader.
     private func leaderAddress(before deadline: ContinuousClock.Instant) async -> ServerAddress? {
         if view.leader == nil, let id = view.leaderID, leaderLookedUp != id {
             leaderLookedUp = id
@@ -399,7 +410,13 @@ public actor KeyValSession {
                 _ = await statusOf(current, timeout: min(options.attemptTimeout, remaining))
             }
         }
-        return view.leader?.address
+        guard let address = view.leader?.address else { return nil }
+        if let unreachable = unreachableLeader, unreachable.address == address,
+            ContinuousClock.now < unreachable.until
+        {
+            return nil
+        }
+        return address
     }
 
     /// After the attempt at `target` failed: if it was the write's try of the leader (`direct`),
@@ -544,5 +561,15 @@ public actor KeyValSession {
         (400..<500).contains(response.status)
             ? .rejected(status: response.status, message: message(response))
             : .unexpectedAnswer(status: response.status, message: message(response), mayHaveApplied: write)
+    }
+}
+
+extension HTTPClientError {
+    /// No connection, or no answer in time: what a leader address the client cannot reach gives.
+    fileprivate var isConnectFailedOrTimedOut: Bool {
+        switch self {
+        case .connectFailed, .timedOut: true
+        default: false
+        }
     }
 }
