@@ -168,6 +168,9 @@ let package = Package(
             name: "KeyvaldTests",
             dependencies: [
                 "KeyValClient", "TestSupport", "Linearizability", "keyvald", "keyval", "keyval-bench",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // Depends on storage-torture so that building the tests builds the child they spawn.
         .testTarget(

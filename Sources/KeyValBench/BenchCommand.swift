@@ -8,6 +8,8 @@ package struct BenchCommand: ParsableCommand {
         discussion: """
             Each client is its own session (client id and write sequence), sends one request at a time, \
             fails over between the listed nodes and waits out elections; errors are counted, never fatal. \
+            A client's node is one of --nodes: its reads go there, and its writes go straight to the \
+            leader once it knows it (from its first write's answer), falling back to its node. \
             Once a second a line with that second's figures (stdout; stderr with --json), then a summary: \
             ops/s, latency percentiles, errors by kind. The cas workload reads a counter and \
             compare-and-sets it to its value + 1; after the run it checks that the counters grew by at least \
@@ -15,7 +17,10 @@ package struct BenchCommand: ParsableCommand {
             done, 1 check failed or no operation succeeded, 2 bad flags.
             """)
 
-    @Option(help: "HTTP addresses of the nodes, comma-separated (host:port, or :port for localhost).")
+    @Option(
+        help:
+            "HTTP addresses of the nodes, comma-separated (host:port, or :port for localhost). Client i's node is the (i mod n)-th: reads go there, writes to the leader."
+    )
     var nodes = "127.0.0.1:11000"
 
     @Option(help: "Concurrent clients, each with its own session.")

@@ -18,7 +18,8 @@ package struct BenchRun: Sendable {
         let http = HTTPClient(maxIdleConnectionsPerHost: max(16, c.clients))
         let options = KeyValSession.Options(
             attemptTimeout: min(.seconds(2), c.timeout), operationTimeout: c.timeout)
-        // Client i starts on node i mod n, and fails over to the others in the order listed.
+        // Client i's node is node i mod n (its reads go there; its writes go to the leader once it
+        // knows it), and it fails over to the others in the order listed.
         let sessions = (0..<c.clients).map { index in
             let first = index % c.nodes.count
             return KeyValSession(

@@ -16,6 +16,11 @@ extension HTTPField.Name {
     static let keyvalForwardedBy = HTTPField.Name("Keyval-Forwarded-By")!
     /// On a write's answer: how many members are known to hold it (`KVReplica.replicaCount`).
     static let keyvalReplicas = HTTPField.Name("Keyval-Replicas")!
+    /// On the answer to a keyed write that this node served as the leader (applied, or refused by
+    /// the state machine: 404, 409, 412): this node's id. A follower relays it when it forwards
+    /// the write, so a client learns who leads from any write's answer and can send the next one
+    /// there directly.
+    static let keyvalLeader = HTTPField.Name("Keyval-Leader")!
 }
 
 extension HTTPFields {

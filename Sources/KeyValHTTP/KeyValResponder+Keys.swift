@@ -69,13 +69,23 @@ extension KeyValResponder {
     /// `DELETE /key/<k>`.
     func deleteKey(_ key: String, request: Request) async throws(APIError) -> Response {
         let command = KVCommand.delete(key, client: try request.headers.clientRequest())
-        return try await write(command).response(key: key)
+        return try answer(await write(command), key: key)
     }
 
-    /// The response for a write's `result`, with `Keyval-Replicas` when it wrote a version and the
-    /// replica knows how many members hold it.
+    /// The response for a write's `result`, which this node applied as the leader: success or the
+    /// state machine's refusal, with `Keyval-Leader` naming this node (so a client learns where to
+    /// send its next write), and `Keyval-Replicas` when it wrote a version and the replica knows
+    /// how many members hold it.
     private func answer(_ result: KVResult, key: String?) throws(APIError) -> Response {
-        var response = try result.response(key: key)
+        var response: Response
+        do {
+            response = try result.response(key: key)
+        } catch {
+            var refusal = error
+            refusal.headers[.keyvalLeader] = forwarder.nodeID
+            throw refusal
+        }
+        response.headers[.keyvalLeader] = forwarder.nodeID
         if let version = result.writtenVersion, let count = replica.replicaCount(holding: version) {
             response.headers[.keyvalReplicas] = String(count)
         }

@@ -18,7 +18,7 @@ struct LeaderForwarder: Sendable {
     ]
     /// Response headers relayed to the client; `Content-Length` is set from the body.
     private static let relayedResponseHeaders: [HTTPField.Name] = [
-        .eTag, .retryAfter, .contentType, .allow, .keyvalReplicas,
+        .eTag, .retryAfter, .contentType, .allow, .keyvalReplicas, .keyvalLeader,
     ]
 
     var client: HTTPClient

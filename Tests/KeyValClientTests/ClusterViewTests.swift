@@ -51,6 +51,35 @@ struct ClusterViewTests {
             view.nextCandidate(excluding: view.nodes.map(\.address)) == nil)
     }
 
+    @Test("a leader named by a write's answer takes the member's address; forgetting it leaves none")
+    func leaderFromAnAnswer() {
+        let seed = ServerAddress(host: "127.0.0.1", port: 11000)
+        var view = ClusterView(seeds: [seed])
+        view.noteLeader("node1")
+        #expect(view.leaderID == "node1" && view.leader == nil, "no status answer listed node1 yet")
+        view.update(
+            from: report(
+                "node0", role: "follower", leader: "node1",
+                members: [
+                    member("node0", port: 11000), member("node1", port: 11001),
+                    member("node2", port: 11002, voter: false),
+                ]),
+            answeredAt: seed)
+        view.noteLeader("node0")
+        #expect(
+            view.nodes.map(\.description) == [
+                "node0 127.0.0.1:11000 leader", "node1 localhost:11001 follower",
+                "node2 localhost:11002 learner",
+            ])
+        #expect(view.leader?.address == seed)
+        // Only the leader at that address is forgotten.
+        view.forgetLeader(at: ServerAddress(host: "localhost", port: 11001))
+        #expect(view.leaderID == "node0")
+        view.forgetLeader(at: seed)
+        #expect(view.leaderID == nil && view.leader == nil)
+        #expect(view.nodes.map(\.role) == [.follower, .follower, .learner])
+    }
+
     @Test("a leader's answer carries reachability, which a follower's answer keeps")
     func reachability() {
         let address = ServerAddress(host: "localhost", port: 11001)

@@ -244,6 +244,134 @@ struct KeyValSessionTests {
         return .respond(status: 200, headers: [("Content-Type", "application/json")], body: body)
     }
 
+    /// `a` (the leader) and `b` (a follower, the session's node), whose `/status` names `a` as
+    /// leader; `b` serves reads and, like a follower forwarding a write, answers writes with the
+    /// leader's `Keyval-Leader`. `leader` answers the n-th write `a` gets.
+    private func leaderAndFollower(
+        leader: @escaping @Sendable (Int) -> TestHTTPServer.Answer = { _ in KeyValSessionTests.servedByA }
+    ) async throws -> (a: TestHTTPServer, b: TestHTTPServer, atA: Log, atB: Log) {
+        let ports = Mutex((a: 0, b: 0))
+        let atA = Log()
+        let atB = Log()
+        let a = try await TestHTTPServer.start { request in leader(atA.record(request)) }
+        let b = try await TestHTTPServer.start { request in
+            _ = atB.record(request)
+            let (a, b) = ports.withLock { ($0.a, $0.b) }
+            switch (request.method, request.uri) {
+            case ("GET", "/status"):
+                return Self.status(id: "b", role: "follower", leader: "a", members: [("a", a), ("b", b)])
+            case ("GET", _):
+                return .respond(status: 200, headers: [("ETag", "\"7\"")], body: #"{"k":"v"}"#)
+            default:
+                return Self.servedByA
+            }
+        }
+        ports.withLock { $0 = (a.port, b.port) }
+        return (a, b, atA, atB)
+    }
+
+    static let servedByA = TestHTTPServer.Answer.respond(
+        status: 201, headers: [("ETag", "\"7\""), ("Keyval-Leader", "a")], body: #"{"version":7}"#)
+
+    @Test("a write goes to the leader the session knows, a read to the session's node")
+    func writesGoToTheLeader() async throws {
+        let (a, b, atA, atB) = try await leaderAndFollower()
+        let (session, events) = self.session([b])
+        _ = try await session.status()
+        #expect(try await session.set("k", "v").created)
+        let swapped = try await session.compareAndSet("k", expectedVersion: 7, value: "w")
+        #expect(swapped == .written(WriteOutcome(created: true, version: 7, replicas: nil)))
+        #expect(try await session.get("k")?.value == "v")
+        #expect(atA.all.map(\.method) == ["PUT", "PUT"])
+        #expect(atB.all.map { "\($0.method) \($0.uri)" } == ["GET /status", "GET /key/k"])
+        #expect(await session.current == ServerAddress(host: "127.0.0.1", port: b.port))
+        #expect(await session.leaderID == "a")
+        #expect(events.count == 0)
+        await a.stop()
+    }
+
+    @Test(
+        "a session that knows no leader learns it from a write's Keyval-Leader, asks its node's status once, then writes to the leader"
+    )
+    func leaderLearnedFromAnAnswer() async throws {
+        let (_, b, atA, atB) = try await leaderAndFollower()
+        let (session, _) = self.session([b])
+        for k in 0..<4 { _ = try await session.set("k\(k)", "v") }
+        #expect(atB.all.map { "\($0.method) \($0.uri)" } == ["PUT /key/k0", "GET /status"])
+        #expect(atA.all.map(\.uri) == ["/key/k1", "/key/k2", "/key/k3"])
+        #expect(atA.all.map { $0.header("Keyval-Sequence") } == ["2", "3", "4"])
+    }
+
+    @Test(
+        "a known leader that refuses connections: the write goes to the session's node instead, and the leader is forgotten"
+    )
+    func leaderGone() async throws {
+        let (a, b, atA, atB) = try await leaderAndFollower()
+        let (session, events) = self.session([b])
+        _ = try await session.status()
+        await a.stop()
+        #expect(try await session.set("k", "v").created)
+        #expect(atA.all.isEmpty)
+        let writes = atB.all.filter { $0.method == "PUT" }
+        #expect(writes.count == 1 && writes[0].header("Keyval-Sequence") == "1")
+        // The session's node answered: it stays the session's node.
+        #expect(await session.current == ServerAddress(host: "127.0.0.1", port: b.port))
+        #expect(events.count == 0)
+        // b's answer names a again (as a follower forwarding to a would); the next write goes
+        // to b at once.
+        #expect(await session.leaderID == "a")
+        _ = try await session.set("k", "w")
+        #expect(atB.all.filter { $0.method == "PUT" }.count == 2)
+    }
+
+    @Test(
+        "a leader that does not answer in time is not tried first again for a while, though answers keep naming it"
+    )
+    func leaderSilent() async throws {
+        let (_, b, atA, atB) = try await leaderAndFollower { _ in .hang }
+        let (session, events) = self.session([b])
+        _ = try await session.status()
+        let started = ContinuousClock.now
+        #expect(try await session.set("k", "v").created)
+        #expect(ContinuousClock.now - started >= .seconds(1), "the attempt timeout on the leader")
+        // b's answer named a again, but the next writes do not wait on it.
+        let next = ContinuousClock.now
+        for k in 0..<3 { _ = try await session.set("k\(k)", "v") }
+        #expect(ContinuousClock.now - next < .seconds(1))
+        #expect(await session.leaderID == "a")
+        #expect(atA.all.count == 1)
+        #expect(
+            atB.all.filter { $0.method == "PUT" }.map { $0.header("Keyval-Sequence") } == [
+                "1", "2", "3", "4",
+            ])
+        #expect(events.count == 0)
+    }
+
+    @Test(
+        "a write the leader drops or answers 503 goes to the session's node once, with the same client id and sequence"
+    )
+    func leaderFailsTheWrite() async throws {
+        let (_, b, atA, atB) = try await leaderAndFollower { n in n == 1 ? .drop : Self.unknownOutcome }
+        let (session, events) = self.session([b])
+        _ = try await session.status()
+        // Dropped by the leader: it may have applied, so the retry must carry the same stamp.
+        #expect(try await session.set("k", "v").created)
+        // Refused by the leader with a 503 (outcome unknown): the same.
+        _ = try await session.status()
+        #expect(try await session.set("k", "w").created)
+        let leader = atA.all
+        let follower = atB.all.filter { $0.method == "PUT" }
+        #expect(leader.count == 2 && follower.count == 2, "\(leader.map(\.uri)) \(follower.map(\.uri))")
+        for (sent, retried) in zip(leader, follower) {
+            #expect(sent.header("Keyval-Client-Id") == retried.header("Keyval-Client-Id"))
+            #expect(sent.header("Keyval-Sequence") == retried.header("Keyval-Sequence"))
+            #expect(sent.body == retried.body)
+        }
+        #expect(follower.map { $0.header("Keyval-Sequence") } == ["1", "2"])
+        #expect(await session.current == ServerAddress(host: "127.0.0.1", port: b.port))
+        #expect(events.count == 0)
+    }
+
     @Test("a heartbeat and a command that both find the node dead move the session once")
     func oneReconnectForTwoFinders() async throws {
         let dead = try await TestHTTPServer.start { _ in Self.created }

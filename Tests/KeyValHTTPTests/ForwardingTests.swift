@@ -174,6 +174,41 @@ struct ForwardingTests {
         }
     }
 
+    @Test(
+        "the leader names itself in Keyval-Leader on the writes it serves, and a follower relays it; reads and errors of its own carry none"
+    )
+    func leaderHeader() async throws {
+        try await withFollowerAndLeader { follower, leader in
+            // Served by the leader itself: every outcome of the state machine names it.
+            let direct = try await leader.request("POST", "/key", body: #"{"a":"1"}"#)
+            #expect(direct.status == 200 && direct.header("Keyval-Leader") == "nB")
+            let put = try await leader.request("PUT", "/key/p", body: #""x""#)
+            #expect(put.status == 201 && put.header("Keyval-Leader") == "nB")
+            let conflict = try await leader.request(
+                "PUT", "/key/p", headers: [("If-None-Match", "*")], body: #""y""#)
+            #expect(conflict.status == 412 && conflict.header("Keyval-Leader") == "nB")
+            let deleted = try await leader.request("DELETE", "/key/p")
+            #expect(deleted.status == 200 && deleted.header("Keyval-Leader") == "nB")
+            let absent = try await leader.request("DELETE", "/key/p")
+            #expect(absent.status == 404 && absent.header("Keyval-Leader") == "nB")
+
+            // Forwarded by the follower: the leader's header comes back with the answer.
+            let forwarded = try await follower.request("PUT", "/key/q", body: #""z""#)
+            #expect(forwarded.status == 201 && forwarded.header("Keyval-Leader") == "nB")
+            let forwardedMiss = try await follower.request("DELETE", "/key/none")
+            #expect(forwardedMiss.status == 404 && forwardedMiss.header("Keyval-Leader") == "nB")
+
+            // What a node answers without serving a write names no leader: a read, a bad request.
+            #expect(try await follower.request("GET", "/key/q").header("Keyval-Leader") == nil)
+            #expect(try await leader.request("GET", "/key/q").header("Keyval-Leader") == nil)
+            let bad = try await follower.request("POST", "/key", body: #"{}"#)
+            #expect(bad.status == 400 && bad.header("Keyval-Leader") == nil)
+            leader.replica.mode = .failing(.outcomeUnknown(reason: "leadership lost"))
+            let unknown = try await follower.request("POST", "/key", body: #"{"a":"2"}"#)
+            #expect(unknown.status == 503 && unknown.header("Keyval-Leader") == nil)
+        }
+    }
+
     @Test("a forwarded request that meets notLeader again gets 503, not a loop")
     func noForwardingLoop() async throws {
         try await withFollowerAndLeader { follower, leader in

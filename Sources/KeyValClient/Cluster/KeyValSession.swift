@@ -4,9 +4,19 @@
     import Foundation
 #endif
 
-/// One client's conversation with a cluster: it talks to one node at a time, follows the cluster
-/// when that node goes away, and makes every write apply at most once however often it is retried.
+/// One client's conversation with a cluster: it talks to one node at a time (its node, `current`),
+/// sends writes straight to the leader it knows, follows the cluster when a node goes away, and
+/// makes every write apply at most once however often it is retried.
 ///
+/// - **Writes to the leader.** Reads go to the session's node, which serves them itself (a
+///   follower after a ReadIndex round), so the reads of many sessions spread over the cluster. A
+///   write goes to the leader the session knows, saving the hop a follower would forward it over.
+///   The session learns the leader from `/status` answers and from `Keyval-Leader`, which the
+///   leader sets on the writes it serves (a follower relays it with a forwarded answer); the
+///   leader's address comes from `/status`, asked of the session's node once per new leader.
+///   When that leader cannot be reached, or answers 503, the session forgets it and the write
+///   goes on as if there were none: to the session's node, which forwards it, then the others,
+///   with the same client id and sequence.
 /// - **Failover.** A request that cannot reach its node (refused, reset, no answer within
 ///   `attemptTimeout`) is sent to the next known node: the leader first, then the others. Only when
 ///   every known node has failed this way does the operation fail, with `.noNodeReachable`.
@@ -18,8 +28,8 @@
 ///   write that already applied with its remembered result instead of applying it again (Raft
 ///   thesis §6.3). Requests are sent one at a time per session: a session is one client.
 ///
-/// Requests go to a node that forwards them to the leader; the session does not need to know who
-/// leads, only which nodes exist, and it learns that from every `/status` answer.
+/// Without a known leader, writes go to a node that forwards them to the leader; the session then
+/// needs to know only which nodes exist, and it learns that from every `/status` answer.
 public actor KeyValSession {
     public struct Options: Sendable {
         /// How long one attempt on one node may take before that node counts as unreachable.
@@ -62,10 +72,21 @@ public actor KeyValSession {
     private let options: Options
     private let onEvent: @Sendable (Event) -> Void
     private var view: ClusterView
-    /// The node requests go to first.
+    /// The session's node: reads go there, and writes when no leader is known. It changes only
+    /// when it stops answering.
     public private(set) var current: ServerAddress
     private var clientID: String
     private var lastSequence: UInt64 = 0
+    /// The leader whose address was last asked for with `/status`: asked once per leader, so a
+    /// leader without a known HTTP address does not cost every write a status request.
+    private var leaderLookedUp: String?
+    /// A leader address that a write could not connect to, or got no answer from in time, and
+    /// until when writes do not try it first. A leader whose advertised address this client cannot
+    /// reach (another network, say) would otherwise cost every write a failed attempt, up to
+    /// `attemptTimeout`, since every forwarded answer names that leader again.
+    private var unreachableLeader: (address: ServerAddress, until: ContinuousClock.Instant)?
+    /// How long writes go to the session's node after the leader's address failed them so.
+    static let unreachableLeaderPause: Duration = .seconds(10)
 
     /// - Parameter seeds: nodes to start from; the first is the session's node. At least one.
     public init(
@@ -86,6 +107,8 @@ public actor KeyValSession {
     public var nodes: [KnownNode] { view.nodes }
 
     public var clusterID: String? { view.clusterID }
+    /// Who leads, by the latest answer that said (a status, or a write's `Keyval-Leader`); nil
+    /// after a write could not reach the leader, until an answer names one again.
     public var leaderID: String? { view.leaderID }
     /// The id of the session's node, once it has answered.
     public var currentID: String? { view.id(at: current) }
@@ -261,7 +284,12 @@ public actor KeyValSession {
         isWrite: Bool, _ make: ([(name: String, value: String)]) -> HTTPClientRequest
     ) async throws(KeyValClientError) -> HTTPClientResponse {
         let deadline = ContinuousClock.now + options.operationTimeout
+        // A write goes to the leader first when the session knows where it is.
+        let leader = isWrite ? await leaderAddress(before: deadline) : nil
         let start = current
+        // The leader, when a write tries it before the session's node. Once it fails, the write
+        // goes on as it would without a known leader: the session's node, then the others.
+        var direct = leader == start ? nil : leader
         var stamp = isWrite ? nextStamp() : []
         var mayHaveApplied = false
         // Nodes that could not be reached at all in this operation (refused, reset): not tried
@@ -271,7 +299,7 @@ public actor KeyValSession {
         // (a node forwarding to a frozen leader is slow, not gone). The next attempt goes to
         // another node, so one such node does not hold the request until the deadline.
         var passedOver: [ServerAddress] = []
-        var target = start
+        var target = direct ?? start
         var delay = options.retryDelay
         var lastRefusal: String?
         var sessionRestarted = false
@@ -315,6 +343,13 @@ public actor KeyValSession {
                     throw .unavailable(message: error.description, mayHaveApplied: mayHaveApplied || isWrite)
                 }
                 if target == start { startFailed = true }
+                if target == direct, error.isConnectFailedOrTimedOut {
+                    unreachableLeader = (target, .now + Self.unreachableLeaderPause)
+                }
+                if let fallback = fallBack(from: target, direct: &direct, start, unreachable + passedOver) {
+                    target = fallback
+                    continue
+                }
                 guard view.nextCandidate(excluding: unreachable) != nil else {
                     throw .noNodeReachable(tried: Self.unique(unreachable), mayHaveApplied: mayHaveApplied)
                 }
@@ -323,6 +358,11 @@ public actor KeyValSession {
                 continue
             }
             if startFailed, target != start { await switchCurrent(from: start, to: target) }
+            // The node that served a write names itself (relayed when forwarded): the next write
+            // goes there.
+            if let leaderID = response.header("Keyval-Leader"), !leaderID.isEmpty {
+                view.noteLeader(leaderID)
+            }
             switch response.status {
             case 503:
                 // No leader yet, or a write whose outcome the node does not know yet: ask again
@@ -332,8 +372,12 @@ public actor KeyValSession {
                 lastRefusal = Self.message(response)
                 mayHaveApplied = mayHaveApplied || (isWrite && !Self.isNotApplied(response))
                 passedOver.append(target)
-                target = await nextTarget(
-                    excluding: unreachable, passedOver: &passedOver, delay: &delay, deadline)
+                if let fallback = fallBack(from: target, direct: &direct, start, unreachable + passedOver) {
+                    target = fallback
+                } else {
+                    target = await nextTarget(
+                        excluding: unreachable, passedOver: &passedOver, delay: &delay, deadline)
+                }
             case 409 where isWrite && !Self.isStaleRequest(response):
                 // The servers forgot this session (it was evicted, thesis §6.3). If no earlier
                 // attempt can have applied the write, a new session may send it again safely.
@@ -352,6 +396,41 @@ public actor KeyValSession {
                 return response
             }
         }
+    }
+
+    /// The known leader's address, for a write to try first; nil when no leader is known, or its
+    /// address failed a write lately (`unreachableLeader`). When an answer named a leader whose
+    /// address the session does not know yet (no status answer listed it), asks the session's node
+    /// for `/status`, once per leader.
+    private func leaderAddress(before deadline: ContinuousClock.Instant) async -> ServerAddress? {
+        if view.leader == nil, let id = view.leaderID, leaderLookedUp != id {
+            leaderLookedUp = id
+            let remaining = deadline - ContinuousClock.now
+            if remaining > .zero {
+                _ = await statusOf(current, timeout: min(options.attemptTimeout, remaining))
+            }
+        }
+        guard let address = view.leader?.address else { return nil }
+        if let unreachable = unreachableLeader, unreachable.address == address,
+            ContinuousClock.now < unreachable.until
+        {
+            return nil
+        }
+        return address
+    }
+
+    /// After the attempt at `target` failed: if it was the write's try of the leader (`direct`),
+    /// forgets that leader and returns the session's node to try next, as a write without a known
+    /// leader would have started there, unless that node is `excluded`. Nil otherwise: the usual
+    /// failover picks the next node.
+    private func fallBack(
+        from target: ServerAddress, direct: inout ServerAddress?, _ start: ServerAddress,
+        _ excluded: [ServerAddress]
+    ) -> ServerAddress? {
+        guard let leader = direct, leader == target else { return nil }
+        direct = nil
+        view.forgetLeader(at: leader)
+        return excluded.contains(start) ? nil : start
     }
 
     /// The next node to try: the first known one not unreachable and not passed over in this
@@ -482,5 +561,15 @@ public actor KeyValSession {
         (400..<500).contains(response.status)
             ? .rejected(status: response.status, message: message(response))
             : .unexpectedAnswer(status: response.status, message: message(response), mayHaveApplied: write)
+    }
+}
+
+extension HTTPClientError {
+    /// No connection, or no answer in time: what a leader address the client cannot reach gives.
+    fileprivate var isConnectFailedOrTimedOut: Bool {
+        switch self {
+        case .connectFailed, .timedOut: true
+        default: false
+        }
     }
 }

@@ -82,6 +82,32 @@ struct ClusterView: Sendable, Equatable {
         seeds.removeAll { memberAddresses.contains($0) || $0 == address }
     }
 
+    /// Learns who leads from a write's answer (`Keyval-Leader`, set by the node that served the
+    /// write as the leader). Its address is the member's, so it stays unknown (`leader` nil) until a
+    /// status answer lists that member.
+    mutating func noteLeader(_ id: String) {
+        guard id != leaderID else { return }
+        leaderID = id
+        assignRoles()
+    }
+
+    /// Forgets the leader if it is the node at `address`: a write sent there did not reach it, or
+    /// it did not serve it. Writes go to the session's node (which forwards them) until an answer
+    /// names a leader again.
+    mutating func forgetLeader(at address: ServerAddress) {
+        guard leader?.address == address else { return }
+        leaderID = nil
+        assignRoles()
+    }
+
+    /// Members' roles after the leader changed without a status answer: the old leader is a
+    /// follower now (a leader is a voter), learners stay learners.
+    private mutating func assignRoles() {
+        for index in members.indices where members[index].role != .learner {
+            members[index].role = members[index].id == leaderID ? .leader : .follower
+        }
+    }
+
     /// The id of the node at `address`, if an answer named it.
     func id(at address: ServerAddress) -> String? { members.first { $0.address == address }?.id }
 
